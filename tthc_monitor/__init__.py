@@ -1,0 +1,3 @@
+"""TTHC Monitor: real-time monitoring of administrative-procedure dossiers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``tthc-monitor`` command line."""

@@ -1,0 +1,68 @@
+"""Entry point of ``tthc-monitor``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tthc_monitor.cli import publish, replay, snapshot, up, worker
+from tthc_monitor.cli.common import add_common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tthc-monitor", description="Real-time monitoring of TTHC dossiers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("worker", help="run the Faust worker")
+    p.add_argument("--web-port", type=int, help="Faust web port (one per worker on a host)")
+    p.add_argument("--loglevel", default="info")
+    p.set_defaults(run=worker.run)
+
+    p = commands.add_parser("publish", help="validate and publish a JSON Lines file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--wait", action="store_true", help="block until the worker applied it")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds --wait waits at most")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="publish the valid lines even when some are invalid",
+    )
+    p.set_defaults(run=publish.run)
+
+    p = commands.add_parser("replay", help="apply a JSON Lines file without Kafka")
+    p.add_argument("file", type=Path)
+    p.add_argument("--period", help="YYYY-MM: write this period's snapshot afterwards")
+    p.add_argument("--json", type=Path, help="snapshot output file (default stdout)")
+    p.set_defaults(run=replay.run)
+
+    p = commands.add_parser("snapshot", help="a period's figures as read from Redis")
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--json", type=Path, help="output file (default stdout)")
+    p.set_defaults(run=snapshot.run)
+
+    p = commands.add_parser("up", help="start broker, Redis and worker on this machine")
+    p.add_argument("--kafka-port", type=int, help="port for the embedded broker")
+    p.add_argument("--redis-port", type=int, help="port for the embedded Redis")
+    p.set_defaults(run=up.run)
+
+    for sub in commands.choices.values():
+        add_common(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except FileNotFoundError as error:
+        print(f"tthc-monitor: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""``tthc-monitor worker``: the Faust worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from tthc_monitor.cli.common import settings_from
+from tthc_monitor.kafka_admin import ensure_topics
+
+
+def run(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+
+    from streams.app import create_app
+
+    settings = settings_from(args)
+    if args.web_port:
+        settings.web_port = args.web_port
+    bootstrap = settings.require_kafka()
+    settings.require_redis()
+    ensure_topics(bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1})
+    app = create_app(settings)
+    worker = Worker(app, loglevel=args.loglevel, quiet=True)
+    logging.getLogger("tthc_monitor").setLevel(args.loglevel.upper())
+    worker.execute_from_commandline()
+    return 0

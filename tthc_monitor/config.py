@@ -1,0 +1,63 @@
+"""Settings from the environment (``TTHC_*``) and command-line options."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
+from tthc_monitor.core.engine import Engine
+from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.reference.registry import Registry, load_registry
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TTHC_", extra="ignore")
+
+    kafka_bootstrap: str | None = None
+    """host:port[,host:port]; None means 'start an embedded broker' (``up`` only)."""
+    redis_url: str | None = None
+    namespace: str = "tthc"
+
+    units: Path | None = None
+    procedures: Path | None = None
+    holidays: Path | None = None
+    period_cut_day: int = Field(default=15, ge=1, le=28)
+    office_end: time = time(17, 0)
+
+    topic: str = "dossier-events"
+    dlq_topic: str = "dossier-events-dlq"
+    partitions: int = Field(default=8, ge=1)
+    consumer_group: str = "tthc-monitor"
+    broker_session_timeout: float = Field(default=10.0, gt=0)
+    web_port: int = 6066
+
+    @cached_property
+    def registry(self) -> Registry:
+        return load_registry(self.units, self.procedures)
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return load_calendar(self.holidays, office_end=self.office_end)
+
+    @cached_property
+    def periods(self) -> PeriodScheme:
+        return PeriodScheme(cut_day=self.period_cut_day)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return Engine(self.registry, self.calendar, self.periods)
+
+    def require_redis(self) -> str:
+        if not self.redis_url:
+            raise SystemExit("TTHC_REDIS_URL is not set (or pass --redis-url)")
+        return self.redis_url
+
+    def require_kafka(self) -> str:
+        if not self.kafka_bootstrap:
+            raise SystemExit("TTHC_KAFKA_BOOTSTRAP is not set (or pass --kafka-bootstrap)")
+        return self.kafka_bootstrap

@@ -1,0 +1,1 @@
+"""Core domain logic: periods, the working-day calendar, deadlines."""

@@ -1,0 +1,57 @@
+"""The counting engine: the pure rules bound to one registry, calendar and period scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from schemas.events import DossierEvent
+from tthc_monitor.core.calendar import WorkingCalendar
+from tthc_monitor.core.counters import Contribution, CounterRules, contribution
+from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.core.timeline import Timeline, build_timeline
+from tthc_monitor.reference.registry import Registry
+
+
+class UnknownReference(ValueError):
+    """An event names a unit or procedure that the reference data does not know."""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"{field}: unknown {field.removesuffix('_id')} {value!r}")
+        self.field = field
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Engine:
+    registry: Registry
+    calendar: WorkingCalendar
+    periods: PeriodScheme
+
+    @property
+    def rules(self) -> CounterRules:
+        return CounterRules(self.periods, self.registry.procedures)
+
+    def check_references(self, event: DossierEvent) -> None:
+        """Raise UnknownReference naming the field when an id is not in the registry."""
+        units = self.registry.units
+        if event.unit_id not in units:
+            raise UnknownReference("unit_id", event.unit_id)
+        to_unit = getattr(event, "to_unit_id", None)
+        if to_unit is not None and to_unit not in units:
+            raise UnknownReference("to_unit_id", to_unit)
+        procedure = getattr(event, "procedure_id", None)
+        if procedure is not None and procedure not in self.registry.procedures:
+            raise UnknownReference("procedure_id", procedure)
+
+    def _days(self, procedure_id: str) -> int:
+        return self.registry.procedures[procedure_id].processing_days
+
+    def timeline(self, dossier_id: str, events: Iterable[DossierEvent]) -> Timeline:
+        return build_timeline(dossier_id, events, self.calendar, self._days)
+
+    def evaluate(
+        self, dossier_id: str, events: Iterable[DossierEvent]
+    ) -> tuple[Timeline, Contribution]:
+        timeline = self.timeline(dossier_id, events)
+        return timeline, contribution(timeline, self.rules)

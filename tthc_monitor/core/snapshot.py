@@ -1,0 +1,121 @@
+"""A period's figures per unit, rolled up over the registry, from the raw counters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from tthc_monitor.core.counters import FLOW_METRICS, LEVEL_METRICS
+from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.reference.registry import Registry
+
+# Counters of one period: "unit|metric" -> value.
+PeriodCounters = Mapping[str, int]
+
+SNAPSHOT_FIELDS: tuple[str, ...] = (
+    "received_online",
+    "received_direct",
+    "received_interagency",
+    "carried_over",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "late_as_initial",
+    "late_as_interagency",
+    "apologized",
+    "extended",
+    "withdrawn",
+    "in_progress_within",
+    "in_progress_overdue",
+)
+DIGITIZATION_FIELDS = {
+    "received": "dig_received",
+    "with_components": "dig_with_components",
+    "fully": "dig_fully",
+    "resolved": "dig_resolved",
+    "results": "dig_results",
+}
+FEE_EVENT_FIELDS = {
+    "dossiers": "fee_dossiers",
+    "paid_national_portal": "paid_national_portal",
+    "recorded_one_stop": "paid_one_stop",
+}
+
+
+def unit_figures(period: str, counters: Mapping[str, PeriodCounters]) -> dict[str, dict[str, int]]:
+    """Each unit's own figures (not rolled up): flows of the period, levels at its ends."""
+    figures: dict[str, dict[str, int]] = {}
+
+    def bucket(unit_id: str) -> dict[str, int]:
+        return figures.setdefault(unit_id, {})
+
+    for name, values in counters.items():
+        if name > period:
+            continue
+        for field, value in values.items():
+            unit_id, metric = field.split("|", 1)
+            if name == period and metric in FLOW_METRICS:
+                row = bucket(unit_id)
+                row[metric] = row.get(metric, 0) + value
+            elif metric in LEVEL_METRICS:
+                row = bucket(unit_id)
+                # Levels at the end of the period sum every change up to it; the
+                # carried-over figure is the level at its start (changes before it).
+                row[f"end:{metric}"] = row.get(f"end:{metric}", 0) + value
+                if name < period:
+                    row[f"start:{metric}"] = row.get(f"start:{metric}", 0) + value
+    return figures
+
+
+def _row(own: Mapping[str, int]) -> dict[str, int]:
+    open_end = own.get("end:open_delta", 0)
+    overdue_end = own.get("end:overdue_delta", 0)
+    row = {metric: own.get(metric, 0) for metric in FLOW_METRICS}
+    row["carried_over"] = own.get("start:open_delta", 0) + own.get(
+        "start:interagency_open_delta", 0
+    )
+    row["in_progress_overdue"] = overdue_end
+    row["in_progress_within"] = open_end - overdue_end
+    return row
+
+
+def build_snapshot(
+    period: str,
+    scheme: PeriodScheme,
+    registry: Registry,
+    counters: Mapping[str, PeriodCounters],
+    as_of: datetime,
+) -> dict[str, Any]:
+    """The snapshot document of docs/snapshot.md (integers only, rolled up)."""
+    own = unit_figures(period, counters)
+    rows = {unit_id: _row(own.get(unit_id, {})) for unit_id in registry.units}
+    start, end = scheme.bounds(period)
+    units: list[dict[str, Any]] = []
+    for unit_id, unit in registry.units.items():
+        total: dict[str, int] = {}
+        for member in registry.subtree(unit_id):
+            for key, value in rows[member].items():
+                total[key] = total.get(key, 0) + value
+        procedures = [p for m in registry.subtree(unit_id) for p in registry.procedures_of(m)]
+        entry: dict[str, Any] = {
+            "unit_id": unit_id,
+            "name": unit.name,
+            "parent_id": unit.parent_id,
+        }
+        entry.update({name: total.get(name, 0) for name in SNAPSHOT_FIELDS})
+        entry["digitization"] = {k: total.get(v, 0) for k, v in DIGITIZATION_FIELDS.items()}
+        fees = {k: total.get(v, 0) for k, v in FEE_EVENT_FIELDS.items()}
+        fees["procedures"] = sum(1 for p in procedures if p.has_fee)
+        fees["online_payment_procedures"] = sum(
+            1 for p in procedures if p.has_fee and p.online_payment
+        )
+        entry["fees"] = fees
+        units.append(entry)
+    return {
+        "period": period,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "as_of": as_of.isoformat(),
+        "units": units,
+    }

@@ -1,0 +1,67 @@
+"""The per-dossier update step: stored state + incoming events -> new state + deltas.
+
+Pure, so that the Redis store and the property tests run exactly the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.events import EVENT_ADAPTER, DossierEvent
+from tthc_monitor.core.counters import Contribution, diff
+from tthc_monitor.core.engine import Engine
+from tthc_monitor.core.timeline import Refusal
+
+# Free text is never needed for counting and may carry what the contract forbids.
+NOT_STORED = frozenset({"reason"})
+
+StoredEvent = dict[str, Any]
+
+
+def encode_event(event: DossierEvent) -> StoredEvent:
+    return event.model_dump(mode="json", exclude_none=True, exclude=set(NOT_STORED))
+
+
+@dataclass(frozen=True)
+class DossierUpdate:
+    events: list[StoredEvent]
+    """The dossier's whole deduplicated event list, as stored."""
+    contribution: Contribution
+    changes: dict[str, int]
+    """What to add to the shared counters."""
+    fresh: int
+    duplicates: int
+    refused: tuple[Refusal, ...]
+    """Refusals of the fresh events (out of sequence)."""
+
+
+def plan_update(
+    engine: Engine,
+    dossier_id: str,
+    stored_events: Sequence[StoredEvent],
+    stored_contribution: Mapping[str, int],
+    incoming: Sequence[DossierEvent],
+) -> DossierUpdate:
+    known = {e["event_id"]: e for e in stored_events}
+    fresh: dict[str, DossierEvent] = {}
+    duplicates = 0
+    for event in incoming:
+        if event.event_id in known or event.event_id in fresh:
+            duplicates += 1
+        else:
+            fresh[event.event_id] = event
+    if not fresh:
+        return DossierUpdate(list(known.values()), dict(stored_contribution), {}, 0, duplicates, ())
+    events = [EVENT_ADAPTER.validate_python(e) for e in known.values()]
+    events.extend(fresh.values())
+    timeline, new = engine.evaluate(dossier_id, events)
+    return DossierUpdate(
+        events=list(known.values()) + [encode_event(e) for e in fresh.values()],
+        contribution=new,
+        changes=diff(stored_contribution, new),
+        fresh=len(fresh),
+        duplicates=duplicates,
+        refused=tuple(r for r in timeline.refused if r.event_id in fresh),
+    )

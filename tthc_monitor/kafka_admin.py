@@ -1,0 +1,55 @@
+"""Small Kafka chores with kafka-python: topics and end offsets."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+
+def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 60.0) -> None:
+    """Create the topics that are missing (name -> partitions); wait until usable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tthc-admin")
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=parts, replication_factor=1)
+            for name, parts in topics.items()
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing)
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tthc-admin")
+    try:
+        for name in topics:
+            while not consumer.partitions_for_topic(name):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"topic {name} did not become available")
+                time.sleep(0.2)
+                consumer.topics()
+    finally:
+        consumer.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tthc-admin")
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()

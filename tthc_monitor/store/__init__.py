@@ -1,0 +1,1 @@
+"""Redis adapter: dossier state and counters (layout in docs/redis-layout.md)."""

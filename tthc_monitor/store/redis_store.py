@@ -1,0 +1,218 @@
+"""Applies batches of validated events to Redis through the pure engine.
+
+For every dossier of a batch: read its stored events and the contribution last
+applied, fold the union with the new events, and write the new state together with
+the counter difference in one Lua call guarded by the dossier's version. A known
+``event_id`` changes nothing, so redelivery after a crash is harmless; a version
+conflict (two writers on one dossier during a rebalance) is retried from a fresh read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+
+from schemas.events import DossierEvent
+from tthc_monitor.core.counters import split_key
+from tthc_monitor.core.engine import Engine
+from tthc_monitor.core.update import plan_update
+from tthc_monitor.store.keys import Keys
+
+MAX_CONFLICT_RETRIES = 20
+
+
+def load_script(name: str) -> str:
+    return resources.files("tthc_monitor.store").joinpath("lua", name).read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One validated event and where it came from (for progress tracking)."""
+
+    event: DossierEvent
+    source: str = ""
+    """"topic:partition" of a Kafka message, or a file name; empty when untracked."""
+    offset: int = -1
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    dossiers: int = 0
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
+    """(dossier_id, event_id, reason) of events the sequence rules refuse."""
+
+
+@dataclass(frozen=True)
+class _Call:
+    dossier_id: str
+    keys: list[str]
+    args: list[Any]
+    fresh: int
+    duplicates: int
+    refused: list[tuple[str, str, str]]
+
+
+class DossierStore:
+    def __init__(self, redis: Redis, engine: Engine, namespace: str = "tthc") -> None:
+        self.redis = redis
+        self.engine = engine
+        self.keys = Keys(namespace)
+        self._apply = redis.register_script(load_script("apply_dossier.lua"))
+        self._progress = redis.register_script(load_script("record_progress.lua"))
+
+    async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
+        result = BatchResult()
+        by_dossier: dict[str, list[DossierEvent]] = defaultdict(list)
+        for item in batch:
+            by_dossier[item.event.dossier_id].append(item.event)
+        result.dossiers = len(by_dossier)
+        pending = dict(by_dossier)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            conflicted = await self._apply_once(pending, result)
+            result.conflicts += len(conflicted)
+            pending = {d: pending[d] for d in conflicted}
+            if not pending:
+                break
+        if pending:
+            raise RuntimeError(f"gave up after {MAX_CONFLICT_RETRIES} version conflicts")
+        await self._record_progress(batch, result)
+        return result
+
+    async def _apply_once(
+        self, pending: Mapping[str, list[DossierEvent]], result: BatchResult
+    ) -> list[str]:
+        dossier_ids = list(pending)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for dossier_id in dossier_ids:
+                pipe.hmget(self.keys.dossier(dossier_id), "v", "ev", "c")
+            stored = await pipe.execute()
+
+        calls: list[_Call] = []
+        for dossier_id, (version, events_json, contribution_json) in zip(
+            dossier_ids, stored, strict=True
+        ):
+            update = plan_update(
+                self.engine,
+                dossier_id,
+                json.loads(events_json) if events_json else [],
+                json.loads(contribution_json) if contribution_json else {},
+                pending[dossier_id],
+            )
+            if not update.fresh:
+                result.duplicates += update.duplicates
+                continue
+            keys, args = self._apply_args(
+                dossier_id, int(version or 0), update.events, update.contribution, update.changes
+            )
+            refused = [(dossier_id, r.event_id, r.reason) for r in update.refused]
+            calls.append(_Call(dossier_id, keys, args, update.fresh, update.duplicates, refused))
+
+        if not calls:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                await self._apply(keys=call.keys, args=call.args, client=pipe)
+            outcomes = await pipe.execute()
+        conflicted: list[str] = []
+        for call, outcome in zip(calls, outcomes, strict=True):
+            if outcome == -1:
+                conflicted.append(call.dossier_id)
+                continue
+            result.applied += call.fresh
+            result.duplicates += call.duplicates
+            result.refused.extend(call.refused)
+        return conflicted
+
+    def _apply_args(
+        self,
+        dossier_id: str,
+        version: int,
+        events: list[dict[str, Any]],
+        contribution: Mapping[str, int],
+        changes: Mapping[str, int],
+    ) -> tuple[list[str], list[Any]]:
+        counter_keys: dict[str, int] = {}
+        triples: list[Any] = []
+        periods: set[str] = set()
+        keys = [self.keys.dossier(dossier_id), self.keys.periods]
+        for key, delta in sorted(changes.items()):
+            period, unit_id, metric = split_key(key)
+            redis_key = self.keys.counters(period)
+            if redis_key not in counter_keys:
+                keys.append(redis_key)
+                counter_keys[redis_key] = len(keys)  # Lua indexes from 1
+                if redis_key != self.keys.counters("all"):
+                    periods.add(period)
+            triples.extend((counter_keys[redis_key], f"{unit_id}|{metric}", delta))
+        args: list[Any] = [
+            version,
+            json.dumps(events, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(contribution, sort_keys=True, separators=(",", ":")),
+            len(periods),
+            *sorted(periods),
+            *triples,
+        ]
+        return keys, args
+
+    async def _record_progress(self, batch: Iterable[Incoming], result: BatchResult) -> None:
+        offsets: dict[str, int] = {}
+        for item in batch:
+            if item.source:
+                offsets[item.source] = max(offsets.get(item.source, -1), item.offset + 1)
+        stats = Counter(
+            {
+                "applied": result.applied,
+                "duplicates": result.duplicates,
+                "refused": len(result.refused),
+                "conflicts": result.conflicts,
+            }
+        )
+        await self.record(offsets, stats)
+
+    async def record(self, offsets: Mapping[str, int], stats: Mapping[str, int]) -> None:
+        """Advance progress offsets and bump statistics (also used for dead letters)."""
+        args: list[Any] = [len(offsets)]
+        for source, offset in sorted(offsets.items()):
+            args.extend((source, offset))
+        for name, amount in sorted(stats.items()):
+            if amount:
+                args.extend((name, amount))
+        if len(args) > 1:
+            await self._progress(keys=[self.keys.progress, self.keys.stats], args=args)
+
+    # -- reading ---------------------------------------------------------------------
+    async def read_counters(self) -> dict[str, dict[str, int]]:
+        """Every period's counters: period -> {"unit|metric": value}."""
+        periods = sorted(_text(p) for p in await self.redis.smembers(self.keys.periods))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for period in periods:
+                pipe.hgetall(self.keys.counters(period))
+            values = await pipe.execute()
+        return {period: _ints(raw) for period, raw in zip(periods, values, strict=True)}
+
+    async def read_global(self) -> dict[str, int]:
+        raw = _ints(await self.redis.hgetall(self.keys.counters("all")))
+        return {field.strip("|"): value for field, value in raw.items()}
+
+    async def read_progress(self) -> dict[str, int]:
+        return _ints(await self.redis.hgetall(self.keys.progress))
+
+    async def read_stats(self) -> dict[str, int]:
+        return _ints(await self.redis.hgetall(self.keys.stats))
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _ints(raw: Mapping[Any, Any]) -> dict[str, int]:
+    return {_text(key): int(value) for key, value in raw.items()}
