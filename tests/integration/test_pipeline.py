@@ -1,0 +1,332 @@
+"""The streaming core end to end: Kafka -> Faust worker -> Redis -> snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from tests.integration import scenario
+from tests.integration.conftest import ROOT, Env
+from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS
+from tthc_monitor.kafka_admin import end_offsets
+from tthc_monitor.reference.registry import Registry
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+PERIODS = ("2022-03", "2022-04", "2022-05")
+FILLER_UNIT = "so-cong-thuong"
+
+
+def produce(env: Env, lines: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=env.services.kafka, acks="all", linger_ms=5)
+    for line in lines:
+        try:
+            key = json.loads(line)["dossier_id"].encode()
+        except (ValueError, KeyError):
+            key = b"unparsable"
+        producer.send(env.topic, key=key, value=line)
+    producer.flush()
+    producer.close()
+
+
+def wait_applied(env: Env, timeout: float = 180) -> None:
+    """Until the worker's recorded progress reaches the end of every partition."""
+    targets = {p: end for p, end in end_offsets(env.services.kafka, env.topic).items() if end}
+    client = env.redis()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = client.hgetall(f"{env.namespace}:progress")
+        if all(int(progress.get(f"{env.topic}:{p}", 0)) >= end for p, end in targets.items()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not applied in {timeout} s: {progress} vs {targets}\n{env.tail()}")
+
+
+def snapshot(env: Env, period: str, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / f"snapshot-{period}-{time.monotonic_ns()}.json"
+    env.cli("snapshot", "--period", period, "--json", str(out))
+    document: dict[str, Any] = json.loads(out.read_text())
+    return document
+
+
+def expected_entry(registry: Registry, unit_id: str, figures: dict[str, Any]) -> dict[str, Any]:
+    procedures = [p for m in registry.subtree(unit_id) for p in registry.procedures_of(m)]
+    entry: dict[str, Any] = {name: figures.get(name, 0) for name in SNAPSHOT_FIELDS}
+    entry["digitization"] = figures.get("digitization", dict(scenario.ZERO_DIG))
+    fees = {"dossiers": 0, "paid_national_portal": 0, "recorded_one_stop": 0}
+    fees.update(figures.get("fees", {}))
+    fees["procedures"] = sum(p.has_fee for p in procedures)
+    fees["online_payment_procedures"] = sum(p.has_fee and p.online_payment for p in procedures)
+    entry["fees"] = fees
+    return entry
+
+
+def check(document: dict[str, Any], period: str, registry: Registry, extra: dict[str, Any]) -> None:
+    expected = dict(scenario.expected()[period])
+    expected.update(extra.get(period, {}))
+    for parent_child in scenario.PARENTS.items():
+        child, parent = parent_child
+        if child in expected:
+            expected[parent] = expected[child]  # the only active unit of its subtree
+    by_unit = {u["unit_id"]: u for u in document["units"]}
+    assert list(by_unit) == list(registry.units), "one entry per registry unit, in order"
+    for unit_id, unit in by_unit.items():
+        got = {k: v for k, v in unit.items() if k not in ("unit_id", "name", "parent_id")}
+        want = expected_entry(registry, unit_id, expected.get(unit_id, {}))
+        assert got == want, f"{period} {unit_id}"
+    assert document["period"] == period
+
+
+def filler(registry: Registry, count: int) -> tuple[list[bytes], dict[str, Any]]:
+    """Many simple dossiers at one more unit, to make the stream long enough to interrupt."""
+    lines = []
+    for i in range(count):
+        d = f"F{i:05d}"
+        base = {"schema_version": 1, "dossier_id": d, "unit_id": FILLER_UNIT}
+        lines.append(
+            json.dumps(
+                {
+                    **base,
+                    "event_id": f"{d}-r",
+                    "type": "received",
+                    "occurred_at": "2022-03-21T09:00:00+07:00",
+                    "procedure_id": "qt.so-cong-thuong.001",
+                    "channel": "online",
+                    "due_at": "2022-03-31T17:00:00+07:00",
+                }
+            ).encode()
+        )
+        lines.append(
+            json.dumps(
+                {
+                    **base,
+                    "event_id": f"{d}-x",
+                    "type": "resolved",
+                    "occurred_at": "2022-03-22T09:00:00+07:00",
+                }
+            ).encode()
+        )
+    procedure = registry.procedure("qt.so-cong-thuong.001")
+    figures: dict[str, Any] = {"received_online": count, "resolved_early": count}
+    figures["digitization"] = {
+        **scenario.ZERO_DIG,
+        "received": count if procedure.digitize_components else 0,
+        "resolved": count if procedure.digitize_results else 0,
+    }
+    figures["fees"] = {"dossiers": count if procedure.has_fee else 0}
+    return lines, {"2022-04": {FILLER_UNIT: figures}}
+
+
+def test_worker_counts_hand_worked_scenario(env: Env, tmp_path: Path, registry: Registry) -> None:
+    lines = scenario.stream()
+    env.start_worker(tmp_path)
+    produce(env, lines)
+    wait_applied(env)
+    stats = env.stats()
+    valid = len(scenario.events())
+    assert stats["applied"] == valid
+    assert stats["duplicates"] == 12
+    assert stats["dead_letters"] == 3
+    documents = {p: snapshot(env, p, tmp_path) for p in PERIODS}
+    for period, document in documents.items():
+        check(document, period, registry, {})
+
+    # Dead letters keep the original bytes and say why, naming the field.
+    consumer = KafkaConsumer(
+        env.dlq,
+        bootstrap_servers=env.services.kafka,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    letters = {m.value: dict(m.headers) for m in consumer}
+    consumer.close()
+    assert set(letters) == set(scenario.invalid_lines())
+    fields = sorted(h["tthc-field"].decode() for h in letters.values())
+    assert fields == ["", "citizen_name", "unit_id"]
+    assert all(h["tthc-reason"] for h in letters.values())
+
+    # Nothing of the personal-data field reached Redis or the worker's log.
+    client = env.redis()
+    for key in client.scan_iter(f"{env.namespace}:*"):
+        dump = client.dump(key) or b""
+        assert "Nguyễn".encode() not in dump and b"citizen" not in dump
+    assert "Nguyễn" not in env.tail()
+
+    # replay: the same file through the same core and store, without Kafka.
+    source = tmp_path / "stream.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    for period in PERIODS:
+        out = tmp_path / f"replay-{period}.json"
+        replay_env = env.vars() | {"TTHC_NAMESPACE": f"{env.namespace}r{period}"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tthc_monitor.cli.main",
+                "replay",
+                str(source),
+                "--period",
+                period,
+                "--json",
+                str(out),
+            ],
+            env=replay_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
+            check=True,
+        )
+        assert "3 invalid lines skipped" in result.stderr
+        replayed = json.loads(out.read_text())
+        kafka_side = dict(documents[period])
+        assert {**replayed, "as_of": None} == {**kafka_side, "as_of": None}
+        client.delete(*client.keys(f"{env.namespace}r{period}:*"))
+
+
+def test_replay_without_redis_starts_an_embedded_one(tmp_path: Path, registry: Registry) -> None:
+    source = tmp_path / "stream.jsonl"
+    source.write_bytes(b"\n".join(scenario.stream(seed=11)) + b"\n")
+    out = tmp_path / "replay.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tthc_monitor.cli.main",
+            "replay",
+            str(source),
+            "--period",
+            "2022-04",
+            "--json",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=True,
+    )
+    check(json.loads(out.read_text()), "2022-04", registry, {})
+
+
+def test_sigkill_mid_stream_gives_the_same_snapshot(
+    env: Env, tmp_path: Path, registry: Registry
+) -> None:
+    extra_lines, extra = filler(registry, int(os.environ.get("TTHC_TEST_FILLER", "3000")))
+    lines = scenario.stream(seed=3) + extra_lines
+    total_valid = len(scenario.events()) + len(extra_lines)
+    worker = env.start_worker(tmp_path)
+    produce(env, lines)
+    env.wait_stats(lambda s: s.get("applied", 0) >= 1000)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(30)
+    interrupted_at = env.stats().get("applied", 0)
+    assert interrupted_at < total_valid, "the kill must land mid-stream"
+    env.start_worker(tmp_path)
+    wait_applied(env)
+    assert env.stats()["applied"] == total_valid, "each event applied exactly once"
+    for period in PERIODS:
+        check(snapshot(env, period, tmp_path), period, registry, extra)
+
+
+def test_publish_validates_and_refuses_invalid_files(env: Env, tmp_path: Path) -> None:
+    source = tmp_path / "mixed.jsonl"
+    good = [json.dumps(e, ensure_ascii=False) for e in scenario.events()[:5]]
+    bad = json.dumps(scenario.events()[5] | {"channel": "fax"})
+    source.write_text("\n".join([*good[:2], bad, *good[2:]]) + "\n", encoding="utf-8")
+    refused = env.cli("publish", str(source), check=False)
+    assert refused.returncode == 2
+    assert re.search(r"mixed\.jsonl:3: event '.+': field 'channel'", refused.stderr)
+    assert sum(end_offsets(env.services.kafka, env.topic).values()) == 0
+
+    env.start_worker(tmp_path)
+    done = env.cli("publish", str(source), "--skip-invalid", "--wait", "--timeout", "120")
+    assert "published 5 events" in done.stderr
+    assert "applied everything" in done.stderr
+    assert env.stats()["applied"] == 5
+
+
+def test_up_then_publish_then_snapshot(tmp_path: Path, registry: Registry) -> None:
+    """The zero-install path: `up` starts tansu, Redis and the worker by itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
+    env.update(PYTHONPATH=str(ROOT), TTHC_PARTITIONS="2")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "tthc_monitor.cli.main", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert up.stdout is not None
+        exports: dict[str, str] = {}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(exports) < 2:
+            line = up.stdout.readline()
+            if not line:
+                break
+            exports.update(re.findall(r"(TTHC_\w+)=(\S+)", line))
+        assert set(exports) == {"TTHC_KAFKA_BOOTSTRAP", "TTHC_REDIS_URL"}, exports
+        source = tmp_path / "scenario.jsonl"
+        source.write_text(
+            "\n".join(json.dumps(e, ensure_ascii=False) for e in scenario.events()) + "\n",
+            encoding="utf-8",
+        )
+        cli_env = env | exports
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tthc_monitor.cli.main",
+                "publish",
+                str(source),
+                "--wait",
+                "--timeout",
+                "180",
+            ],
+            env=cli_env,
+            check=True,
+            cwd=ROOT,
+            timeout=240,
+            capture_output=True,
+        )
+        out = tmp_path / "snapshot.json"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tthc_monitor.cli.main",
+                "snapshot",
+                "--period",
+                "2022-04",
+                "--json",
+                str(out),
+            ],
+            env=cli_env,
+            check=True,
+            cwd=ROOT,
+            timeout=60,
+            capture_output=True,
+        )
+        check(json.loads(out.read_text()), "2022-04", registry, {})
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            raise
