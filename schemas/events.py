@@ -91,6 +91,14 @@ class Resolved(_Event):
 
 
 class Digitized(_Event):
+    # The same rule as _result_is_complete, for consumers of the JSON Schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"target": {"const": "result"}}},
+            "then": {"properties": {"complete": {"const": True}}},
+        }
+    )
+
     type: Literal["digitized"]
     target: Literal["components", "result"]
     complete: StrictBool

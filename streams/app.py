@@ -1,24 +1,36 @@
 """The Faust application: one agent on ``dossier-events``, dead letters aside.
 
-The agent runs with ``concurrency=1``: with more, faust-streaming can commit an
-offset past a message still in flight (faust-streaming issue #606). Faust commits
-an offset only after the agent has moved past the message, and the agent moves on
-only after Redis has the write, so offsets never run ahead of the state.
+Offsets never run ahead of the state:
+
+* the agent runs with ``concurrency=1`` (with more, faust-streaming can commit an
+  offset past a message still in flight: faust-streaming issue #606);
+* it iterates a ``noack()`` stream and acks each event itself, only after Redis has
+  the write or the dead-letter topic has the message. Faust's own acking happens in a
+  ``finally`` block, so it would also ack an event whose processing was cancelled by a
+  shutdown or failed with an exception, and the next commit would skip it;
+* a Redis outage is retried with backoff for as long as it lasts: the partition
+  stalls (consumer lag shows it) instead of losing events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import faust
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tthc_monitor.config import Settings
 from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.store.redis_store import DossierStore, Incoming
 
 log = logging.getLogger("tthc_monitor.worker")
+
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+MAX_BACKOFF = 30.0
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -52,14 +64,13 @@ def create_app(settings: Settings) -> faust.App:
         partitions=1,
     )
     engine = settings.engine
-    state: dict[str, Any] = {}
+    state: dict[str, DossierStore] = {}
 
     def store() -> DossierStore:
         if "store" not in state:
             redis = Redis.from_url(settings.require_redis(), decode_responses=True)
             state["store"] = DossierStore(redis, engine, settings.namespace)
-        result: DossierStore = state["store"]
-        return result
+        return state["store"]
 
     async def dead_letter(message: Any, rejection: Rejection) -> None:
         headers = {
@@ -67,7 +78,7 @@ def create_app(settings: Settings) -> faust.App:
             "tthc-field": (rejection.field or "").encode("utf-8"),
             "tthc-source": f"{message.topic}:{message.partition}:{message.offset}".encode(),
         }
-        # Wait for the broker's ack: the original offset is committed after this.
+        # Wait for the broker's ack: the original offset is acked after this.
         delivered = await dead_letters.send(key=message.key, value=message.value, headers=headers)
         await delivered
         log.warning(
@@ -77,18 +88,41 @@ def create_app(settings: Settings) -> faust.App:
             message.offset,
         )
 
+    async def handle(message: Any, value: bytes) -> None:
+        source_id = f"{message.topic}:{message.partition}"
+        decoded = decode(value, engine)
+        if isinstance(decoded, Rejection):
+            await dead_letter(message, decoded)
+            await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
+            return
+        try:
+            result = await store().apply([Incoming(decoded, source_id, message.offset)])
+        except TRANSIENT:
+            raise
+        except Exception as error:  # a bug must not stop the stream nor lose the event
+            log.exception("processing failed for event %s", decoded.event_id)
+            reason = f"processing error: {type(error).__name__}"
+            await dead_letter(message, Rejection(reason, decoded.event_id, None))
+            await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
+            return
+        for dossier_id, event_id, why in result.refused:
+            log.info("refused event %s of dossier %s: %s", event_id, dossier_id, why)
+
     @app.agent(source, concurrency=1)
     async def apply_events(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            source_id = f"{message.topic}:{message.partition}"
-            decoded = decode(event.value, engine)
-            if isinstance(decoded, Rejection):
-                await dead_letter(message, decoded)
-                await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
-                continue
-            result = await store().apply([Incoming(decoded, source_id, message.offset)])
-            for dossier_id, event_id, reason in result.refused:
-                log.info("refused event %s of dossier %s: %s", event_id, dossier_id, reason)
+        manual = cast(faust.Stream[bytes], stream).noack()
+        async for event in manual.events():
+            delay = 0.5
+            while True:
+                try:
+                    await handle(event.message, event.value)
+                    break
+                except TRANSIENT as error:
+                    log.warning(
+                        "Redis unavailable (%s); retrying in %.1f s", type(error).__name__, delay
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF)
+            await manual.ack(event)
 
     return app
