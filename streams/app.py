@@ -34,11 +34,13 @@ MAX_BACKOFF = 30.0
 
 
 def create_app(settings: Settings) -> faust.App:
+    settings.faust_data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         # The app id is also the Kafka consumer group.
         settings.consumer_group,
         broker=f"kafka://{settings.require_kafka()}",
         store="memory://",
+        datadir=str(settings.faust_data_dir),
         web_enabled=False,
         web_port=settings.web_port,
         web_bind="127.0.0.1",

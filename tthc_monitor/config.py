@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
     web_port: int = 6066
+    data_dir: Path | None = None
+    """Faust's working directory (it keeps no state there: tables are not used)."""
+
+    @property
+    def faust_data_dir(self) -> Path:
+        return self.data_dir or Path(tempfile.gettempdir()) / "tthc-monitor" / self.consumer_group
 
     @cached_property
     def registry(self) -> Registry:

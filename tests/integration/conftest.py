@@ -132,11 +132,14 @@ class Env:
             stats = self.stats()
             if predicate(stats):  # type: ignore[operator]
                 return stats
-            for worker in self.workers:
-                if worker.poll() not in (None, -signal.SIGKILL):
-                    raise AssertionError(f"worker died: {self.tail()}")
+            self.check_workers()
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting; stats {self.stats()}; {self.tail()}")
+
+    def check_workers(self) -> None:
+        for worker in self.workers:
+            if worker.poll() not in (None, -signal.SIGKILL):
+                raise AssertionError(f"worker died: {self.tail()}")
 
     def tail(self) -> str:
         return "\n".join(

@@ -48,6 +48,7 @@ def wait_applied(env: Env, timeout: float = 180) -> None:
         progress = client.hgetall(f"{env.namespace}:progress")
         if all(int(progress.get(f"{env.topic}:{p}", 0)) >= end for p, end in targets.items()):
             return
+        env.check_workers()
         time.sleep(0.2)
     raise AssertionError(f"not applied in {timeout} s: {progress} vs {targets}\n{env.tail()}")
 

@@ -7,8 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from tthc_monitor.cli import publish, replay, snapshot, up, worker
 from tthc_monitor.cli.common import add_common
+from tthc_monitor.core.calendar import AdjustmentFileError
+from tthc_monitor.reference.registry import ReferenceDataError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ReferenceDataError, AdjustmentFileError, ValidationError) as error:
+        # Bad configuration or reference data: a clear message, not a traceback.
         print(f"tthc-monitor: {error}", file=sys.stderr)
         return 2
     return code

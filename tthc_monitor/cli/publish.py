@@ -44,6 +44,7 @@ async def wait_applied(settings: Settings, targets: dict[int, int], timeout: flo
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    settings.engine  # noqa: B018 - load the reference data before starting anything
     engine = settings.engine
     good: list[tuple[bytes, bytes]] = []
     bad = 0

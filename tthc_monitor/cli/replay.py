@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.period:
         parse_period(args.period)
     settings = settings_from(args)
+    settings.engine  # noqa: B018 - load the reference data before starting anything
     embedded: Embedded | None = None
     redis_url = settings.redis_url
     if not redis_url:

@@ -15,6 +15,7 @@ from tthc_monitor.kafka_admin import ensure_topics
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    settings.engine  # noqa: B018 - load the reference data before starting anything
     embedded = Embedded()
     worker: subprocess.Popen[bytes] | None = None
     try:

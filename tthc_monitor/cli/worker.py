@@ -15,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from streams.app import create_app
 
     settings = settings_from(args)
+    settings.engine  # noqa: B018 - load the reference data before starting anything
     if args.web_port:
         settings.web_port = args.web_port
     bootstrap = settings.require_kafka()
