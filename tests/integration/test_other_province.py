@@ -20,10 +20,15 @@ so-tu-phap,Sở Tư pháp,,province,department,,I,1
 ubnd-a,UBND huyện A,,district,district_committee,huyen-a,III,2
 mot-cua-a,Bộ phận Một cửa huyện A,ubnd-a,district,district_one_stop,huyen-a,,0
 """
-PROCEDURES = """procedure_id,name,sector,unit_id,processing_days,has_fee,online_payment,digitize_components,digitize_results
-tp.1,Chứng thực bản sao,Chứng thực,so-tu-phap,1,true,false,true,false
+PROCEDURES = (
+    (
+        "procedure_id,name,sector,unit_id,processing_days,has_fee,online_payment,"
+        "digitize_components,digitize_results\n"
+    )
+    + """tp.1,Chứng thực bản sao,Chứng thực,so-tu-phap,1,true,false,true,false
 a.1,Đăng ký hộ tịch,Hộ tịch,mot-cua-a,0,false,false,false,false
 """
+)
 # 2022-03-18 (Friday) becomes a day off in this province's table.
 HOLIDAYS = "date,kind,note\n2022-03-18,off,ngày nghỉ của tỉnh (thử nghiệm)\n"
 
