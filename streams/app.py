@@ -8,8 +8,10 @@ Offsets never run ahead of the state:
   the write or the dead-letter topic has the message. Faust's own acking happens in a
   ``finally`` block, so it would also ack an event whose processing was cancelled by a
   shutdown or failed with an exception, and the next commit would skip it;
-* a Redis outage is retried with backoff for as long as it lasts: the partition
-  stalls (consumer lag shows it) instead of losing events.
+* a Redis outage (or any failure that is not the rules' own) is retried with backoff
+  for as long as it lasts: the partition stalls (consumer lag shows it) instead of
+  losing events. Only an event the pure rules cannot process goes to the dead-letter
+  topic, since retrying a deterministic failure cannot help.
 """
 
 from __future__ import annotations
@@ -20,16 +22,13 @@ from typing import Any, cast
 
 import faust
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tthc_monitor.config import Settings
 from tthc_monitor.ingest import Rejection, decode
-from tthc_monitor.store.redis_store import DossierStore, Incoming
+from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError
 
 log = logging.getLogger("tthc_monitor.worker")
 
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF = 30.0
 
 
@@ -99,11 +98,9 @@ def create_app(settings: Settings) -> faust.App:
             return
         try:
             result = await store().apply([Incoming(decoded, source_id, message.offset)])
-        except TRANSIENT:
-            raise
-        except Exception as error:  # a bug must not stop the stream nor lose the event
-            log.exception("processing failed for event %s", decoded.event_id)
-            reason = f"processing error: {type(error).__name__}"
+        except ProcessingError as error:
+            log.exception("the rules failed on event %s", decoded.event_id)
+            reason = f"processing error: {error.__cause__.__class__.__name__}"
             await dead_letter(message, Rejection(reason, decoded.event_id, None))
             await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
             return
@@ -119,9 +116,13 @@ def create_app(settings: Settings) -> faust.App:
                 try:
                     await handle(event.message, event.value)
                     break
-                except TRANSIENT as error:
+                except Exception as error:
                     log.warning(
-                        "Redis unavailable (%s); retrying in %.1f s", type(error).__name__, delay
+                        "cannot apply partition %s offset %s yet (%s); retrying in %.1f s",
+                        event.message.partition,
+                        event.message.offset,
+                        type(error).__name__,
+                        delay,
                     )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, MAX_BACKOFF)

@@ -31,7 +31,7 @@ class Rejection:
 def _event_id_of(raw: bytes | str) -> str | None:
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except Exception:
         return None
     value = data.get("event_id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and 0 < len(value) <= _MAX_ID else None
@@ -40,7 +40,7 @@ def _event_id_of(raw: bytes | str) -> str | None:
 def _describe(error: ValidationError) -> tuple[str, str | None]:
     parts: list[str] = []
     first_field: str | None = None
-    for detail in error.errors(include_input=False, include_url=False):
+    for detail in error.errors(include_url=False):
         # The first location item is the union tag (the event type); skip it.
         loc = [str(p) for p in detail["loc"]]
         if len(loc) > 1 and not loc[0].startswith("function-after"):
@@ -51,26 +51,36 @@ def _describe(error: ValidationError) -> tuple[str, str | None]:
         message = detail["msg"]
         if detail["type"] == "extra_forbidden":
             message = "unknown field (the contract forbids extra fields)"
+        elif detail["type"] == "union_tag_invalid":
+            message = "unknown event type (see the contract's list of types)"
+        value = detail.get("input")
+        if isinstance(value, str) and value and value in message:
+            # Pydantic quotes some inputs; an input may be personal data.
+            message = message.replace(value, "…")
         parts.append(f"field {field!r}: {message}")
     return "; ".join(parts), first_field
 
 
-def decode(raw: bytes | str, engine: Engine) -> DossierEvent | Rejection:
+def decode(raw: bytes | str | None, engine: Engine) -> DossierEvent | Rejection:
     """Validate one JSON event against the contract and the reference data."""
+    if raw is None or len(raw) == 0:
+        return Rejection("empty message (no value)", None, None)
     event_id = _event_id_of(raw)
     try:
         event = parse_event(raw)
     except ValidationError as error:
-        if error.title and any(e["type"] == "json_invalid" for e in error.errors()):
+        if any(e["type"] == "json_invalid" for e in error.errors()):
             return Rejection("not valid JSON", event_id, None)
         reason, field = _describe(error)
         return Rejection(reason, event_id, field)
+    except (RecursionError, ValueError, TypeError) as error:
+        return Rejection(f"unreadable message ({type(error).__name__})", event_id, None)
     try:
         engine.check_references(event)
     except UnknownReference as error:
-        # Unit and procedure ids are public reference codes, safe to repeat.
+        # The value is not echoed: an unknown id is free text from the producer.
         return Rejection(
-            f"field {error.field!r}: {error.value!r} is not in the reference data",
+            f"field {error.field!r}: not in the reference data (unknown id)",
             event.event_id,
             error.field,
         )

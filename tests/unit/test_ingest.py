@@ -93,3 +93,30 @@ def test_not_an_object(engine: Engine) -> None:
     rejection = decode(b"[1, 2]", engine)
     assert isinstance(rejection, Rejection)
     assert rejection.event_id is None
+
+
+def test_tombstones_and_pathological_input(engine: Engine) -> None:
+    for value in (None, b"", b"[" * 100_000, b"\xff\xfe", b'"just a string"'):
+        rejection = decode(value, engine)
+        assert isinstance(rejection, Rejection), value
+
+
+def test_values_are_never_echoed(engine: Engine) -> None:
+    secret = "Nguyen Van A 0912345678"
+    bad_type = raw(
+        "received",
+        "D1",
+        "2022-03-16 08:00",
+        "so-tu-phap",
+        procedure_id="qt.so-tu-phap.002",
+        channel="online",
+    )
+    bad_type["type"] = secret
+    bad_procedure = raw(
+        "received", "D1", "2022-03-16 08:00", "so-tu-phap", procedure_id=secret, channel="online"
+    )
+    for event in (bad_type, bad_procedure):
+        rejection = decode(json.dumps(event), engine)
+        assert isinstance(rejection, Rejection)
+        assert secret not in rejection.describe()
+        assert "0912345678" not in rejection.describe()

@@ -189,8 +189,9 @@ def _count_fees(
     counts: Counter[str],
     received_period: str,
 ) -> None:
-    if procedure.has_fee:
-        counts[counter_key(received_period, owner, "fee_dossiers")] += 1
+    if not procedure.has_fee:
+        return  # PL5/PL6 cover fee-bearing procedures only
+    counts[counter_key(received_period, owner, "fee_dossiers")] += 1
     # Payments count dossiers, not payments: one per dossier, channel and period.
     paid = {
         (rules.periods.period_of(e.occurred_at), e.channel) for e in events if isinstance(e, Paid)

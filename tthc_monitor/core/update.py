@@ -31,7 +31,8 @@ class DossierUpdate:
     contribution: Contribution
     changes: dict[str, int]
     """What to add to the shared counters."""
-    fresh: int
+    fresh_ids: tuple[str, ...]
+    """Ids of the events this update adds."""
     duplicates: int
     refused: tuple[Refusal, ...]
     """Refusals of the fresh events (out of sequence)."""
@@ -53,7 +54,9 @@ def plan_update(
         else:
             fresh[event.event_id] = event
     if not fresh:
-        return DossierUpdate(list(known.values()), dict(stored_contribution), {}, 0, duplicates, ())
+        return DossierUpdate(
+            list(known.values()), dict(stored_contribution), {}, (), duplicates, ()
+        )
     events = [EVENT_ADAPTER.validate_python(e) for e in known.values()]
     events.extend(fresh.values())
     timeline, new = engine.evaluate(dossier_id, events)
@@ -61,7 +64,7 @@ def plan_update(
         events=list(known.values()) + [encode_event(e) for e in fresh.values()],
         contribution=new,
         changes=diff(stored_contribution, new),
-        fresh=len(fresh),
+        fresh_ids=tuple(fresh),
         duplicates=duplicates,
         refused=tuple(r for r in timeline.refused if r.event_id in fresh),
     )

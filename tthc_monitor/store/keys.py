@@ -24,6 +24,10 @@ class Keys:
         return f"{self.namespace}:periods"
 
     @property
+    def event_ids(self) -> str:
+        return f"{self.namespace}:eid"
+
+    @property
     def progress(self) -> str:
         return f"{self.namespace}:progress"
 

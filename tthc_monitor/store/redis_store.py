@@ -9,7 +9,9 @@ conflict (two writers on one dossier during a rebalance) is retried from a fresh
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +23,22 @@ from redis.asyncio import Redis
 from schemas.events import DossierEvent
 from tthc_monitor.core.counters import split_key
 from tthc_monitor.core.engine import Engine
-from tthc_monitor.core.update import plan_update
+from tthc_monitor.core.update import DossierUpdate, plan_update
 from tthc_monitor.store.keys import Keys
 
 MAX_CONFLICT_RETRIES = 20
+
+
+class StoreBusy(Exception):
+    """Version conflicts did not settle: transient, the caller retries the batch later."""
+
+
+class ProcessingError(Exception):
+    """The pure rules failed on a dossier: deterministic, retrying cannot help."""
+
+    def __init__(self, dossier_id: str, cause: BaseException) -> None:
+        super().__init__(f"dossier {dossier_id}: {type(cause).__name__}")
+        self.dossier_id = dossier_id
 
 
 def load_script(name: str) -> str:
@@ -59,6 +73,7 @@ class _Call:
     fresh: int
     duplicates: int
     refused: list[tuple[str, str, str]]
+    fresh_ids: tuple[str, ...]
 
 
 class DossierStore:
@@ -75,21 +90,22 @@ class DossierStore:
         for item in batch:
             by_dossier[item.event.dossier_id].append(item.event)
         result.dossiers = len(by_dossier)
-        pending = dict(by_dossier)
-        for _ in range(MAX_CONFLICT_RETRIES):
-            conflicted = await self._apply_once(pending, result)
-            result.conflicts += len(conflicted)
-            pending = {d: pending[d] for d in conflicted}
+        pending: dict[str, list[DossierEvent]] = dict(by_dossier)
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            pending = await self._apply_once(pending, result)
             if not pending:
                 break
+            # Jitter, so that writers racing on one dossier stop colliding.
+            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         if pending:
-            raise RuntimeError(f"gave up after {MAX_CONFLICT_RETRIES} version conflicts")
+            raise StoreBusy(f"gave up after {MAX_CONFLICT_RETRIES} version conflicts")
         await self._record_progress(batch, result)
         return result
 
     async def _apply_once(
         self, pending: Mapping[str, list[DossierEvent]], result: BatchResult
-    ) -> list[str]:
+    ) -> dict[str, list[DossierEvent]]:
+        """Try every pending dossier once; returns what must be tried again."""
         dossier_ids = list(pending)
         async with self.redis.pipeline(transaction=False) as pipe:
             for dossier_id in dossier_ids:
@@ -100,51 +116,66 @@ class DossierStore:
         for dossier_id, (version, events_json, contribution_json) in zip(
             dossier_ids, stored, strict=True
         ):
-            update = plan_update(
-                self.engine,
-                dossier_id,
-                json.loads(events_json) if events_json else [],
-                json.loads(contribution_json) if contribution_json else {},
-                pending[dossier_id],
-            )
-            if not update.fresh:
+            try:
+                update = plan_update(
+                    self.engine,
+                    dossier_id,
+                    json.loads(events_json) if events_json else [],
+                    json.loads(contribution_json) if contribution_json else {},
+                    pending[dossier_id],
+                )
+            except Exception as error:
+                raise ProcessingError(dossier_id, error) from error
+            if not update.fresh_ids:
                 result.duplicates += update.duplicates
                 continue
-            keys, args = self._apply_args(
-                dossier_id, int(version or 0), update.events, update.contribution, update.changes
-            )
+            keys, args = self._apply_args(dossier_id, int(version or 0), update)
             refused = [(dossier_id, r.event_id, r.reason) for r in update.refused]
-            calls.append(_Call(dossier_id, keys, args, update.fresh, update.duplicates, refused))
+            calls.append(
+                _Call(
+                    dossier_id,
+                    keys,
+                    args,
+                    len(update.fresh_ids),
+                    update.duplicates,
+                    refused,
+                    update.fresh_ids,
+                )
+            )
 
         if not calls:
-            return []
+            return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for call in calls:
                 await self._apply(keys=call.keys, args=call.args, client=pipe)
             outcomes = await pipe.execute()
-        conflicted: list[str] = []
+        again: dict[str, list[DossierEvent]] = {}
         for call, outcome in zip(calls, outcomes, strict=True):
             if outcome == -1:
-                conflicted.append(call.dossier_id)
+                result.conflicts += 1
+                again[call.dossier_id] = pending[call.dossier_id]
+                continue
+            if isinstance(outcome, list):
+                # Event ids already stored with another dossier: duplicates, dropped.
+                taken = {_text(v) for v in outcome[1:]}
+                result.duplicates += len(taken)
+                rest = [e for e in pending[call.dossier_id] if e.event_id not in taken]
+                if rest:
+                    again[call.dossier_id] = rest
                 continue
             result.applied += call.fresh
             result.duplicates += call.duplicates
             result.refused.extend(call.refused)
-        return conflicted
+        return again
 
     def _apply_args(
-        self,
-        dossier_id: str,
-        version: int,
-        events: list[dict[str, Any]],
-        contribution: Mapping[str, int],
-        changes: Mapping[str, int],
+        self, dossier_id: str, version: int, update: DossierUpdate
     ) -> tuple[list[str], list[Any]]:
         counter_keys: dict[str, int] = {}
         triples: list[Any] = []
         periods: set[str] = set()
-        keys = [self.keys.dossier(dossier_id), self.keys.periods]
-        for key, delta in sorted(changes.items()):
+        keys = [self.keys.dossier(dossier_id), self.keys.periods, self.keys.event_ids]
+        for key, delta in sorted(update.changes.items()):
             period, unit_id, metric = split_key(key)
             redis_key = self.keys.counters(period)
             if redis_key not in counter_keys:
@@ -155,8 +186,11 @@ class DossierStore:
             triples.extend((counter_keys[redis_key], f"{unit_id}|{metric}", delta))
         args: list[Any] = [
             version,
-            json.dumps(events, ensure_ascii=False, separators=(",", ":")),
-            json.dumps(contribution, sort_keys=True, separators=(",", ":")),
+            json.dumps(update.events, ensure_ascii=False, separators=(",", ":")),
+            json.dumps(update.contribution, sort_keys=True, separators=(",", ":")),
+            dossier_id,
+            len(update.fresh_ids),
+            *update.fresh_ids,
             len(periods),
             *sorted(periods),
             *triples,

@@ -2,28 +2,49 @@
 --
 -- KEYS[1]      dossier hash            ({ns}:d:{dossier_id}; fields v, ev, c)
 -- KEYS[2]      set of known periods    ({ns}:periods)
--- KEYS[3..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g)
+-- KEYS[3]      event id index          ({ns}:eid; event_id -> dossier_id)
+-- KEYS[4..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g)
 --
 -- ARGV[1]      expected version of the dossier hash (0 when the dossier is new)
 -- ARGV[2]      events JSON (the dossier's whole, deduplicated event list)
 -- ARGV[3]      contribution JSON (what the dossier now adds to the counters)
--- ARGV[4]      number P of period names that follow
--- ARGV[5..4+P] period names to remember in KEYS[2]
--- then triples (index into KEYS, field, delta) for every counter that changes
+-- ARGV[4]      dossier id
+-- ARGV[5]      number F of fresh event ids that follow
+-- ARGV[6..5+F] the event ids this write adds
+-- then         number P of period names, and P period names to remember in KEYS[2]
+-- then         triples (index into KEYS, field, delta) for every counter that changes
 --
--- Returns the new version, or -1 when the stored version is not the expected one
--- (another writer got there first: the caller re-reads and recomputes).
+-- Returns the new version; -1 when the stored version is not the expected one
+-- (another writer got there first: re-read and recompute); or a list
+-- {-2, id, ...} of fresh event ids already stored with another dossier (an event id
+-- is the idempotency key across the whole stream): nothing is written.
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then
   return -1
 end
+local dossier = ARGV[4]
+local fresh = tonumber(ARGV[5])
+local clashes = {-2}
+for i = 6, 5 + fresh do
+  local holder = redis.call('HGET', KEYS[3], ARGV[i])
+  if holder and holder ~= dossier then
+    table.insert(clashes, ARGV[i])
+  end
+end
+if #clashes > 1 then
+  return clashes
+end
+for i = 6, 5 + fresh do
+  redis.call('HSET', KEYS[3], ARGV[i], dossier)
+end
 local version = current + 1
 redis.call('HSET', KEYS[1], 'v', version, 'ev', ARGV[2], 'c', ARGV[3])
-local periods = tonumber(ARGV[4])
-for i = 5, 4 + periods do
+local at = 6 + fresh
+local periods = tonumber(ARGV[at])
+for i = at + 1, at + periods do
   redis.call('SADD', KEYS[2], ARGV[i])
 end
-local i = 5 + periods
+local i = at + periods + 1
 while i <= #ARGV do
   local key = KEYS[tonumber(ARGV[i])]
   local field = ARGV[i + 1]
