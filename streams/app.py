@@ -4,11 +4,11 @@ Offsets never run ahead of the state:
 
 * the agent runs with ``concurrency=1`` (with more, faust-streaming can commit an
   offset past a message still in flight: faust-streaming issue #606);
-* it iterates a ``noack()`` stream and acks each event itself, only after Redis has
-  the write or the dead-letter topic has the message. Faust's own acking happens in a
-  ``finally`` block, so it would also ack an event whose processing was cancelled by a
-  shutdown or failed with an exception, and the next commit would skip it;
-* a Redis outage (or any failure that is not the rules' own) is retried with backoff
+* it acks events itself, only after Redis has the write or the dead-letter topic has
+  the message (``streams/batching.py``). Faust's own acking happens in a ``finally``
+  block, so it would also ack an event whose processing was cancelled by a shutdown
+  or failed, and the next commit would skip it;
+* a Redis outage, or any failure that is not the rules' own, is retried with backoff
   for as long as it lasts: the partition stalls (consumer lag shows it) instead of
   losing events. Only an event the pure rules cannot process goes to the dead-letter
   topic, since retrying a deterministic failure cannot help.
@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from collections import defaultdict
+from typing import Any
 
 import faust
 from redis.asyncio import Redis
 
+from schemas.events import DossierEvent
+from streams.batching import Batch, run_batches
 from tthc_monitor.config import Settings
 from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError
@@ -89,43 +92,63 @@ def create_app(settings: Settings) -> faust.App:
             message.offset,
         )
 
-    async def handle(message: Any, value: bytes) -> None:
-        source_id = f"{message.topic}:{message.partition}"
-        decoded = decode(value, engine)
-        if isinstance(decoded, Rejection):
-            await dead_letter(message, decoded)
-            await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
-            return
-        try:
-            result = await store().apply([Incoming(decoded, source_id, message.offset)])
-        except ProcessingError as error:
-            log.exception("the rules failed on event %s", decoded.event_id)
-            reason = f"processing error: {error.__cause__.__class__.__name__}"
-            await dead_letter(message, Rejection(reason, decoded.event_id, None))
-            await store().record({source_id: message.offset + 1}, {"dead_letters": 1})
-            return
-        for dossier_id, event_id, why in result.refused:
-            log.info("refused event %s of dossier %s: %s", event_id, dossier_id, why)
+    async def handle(batch: Batch) -> None:
+        """Apply one batch completely (dead letters included), or raise to retry it all."""
+        valid: dict[str, list[tuple[DossierEvent, Any]]] = defaultdict(list)
+        rejected = 0
+        for event in batch:
+            decoded = decode(event.value, engine)
+            if isinstance(decoded, Rejection):
+                await dead_letter(event.message, decoded)
+                rejected += 1
+            else:
+                valid[decoded.dossier_id].append((decoded, event.message))
+        while valid:
+            items = [Incoming(e) for events in valid.values() for e, _ in events]
+            try:
+                result = await store().apply(items)
+            except ProcessingError as error:
+                # Only that dossier's events go aside; the rest of the batch is retried.
+                log.exception("the rules failed on dossier %s", error.dossier_id)
+                reason = f"processing error: {error.__cause__.__class__.__name__}"
+                for decoded, message in valid.pop(error.dossier_id):
+                    await dead_letter(message, Rejection(reason, decoded.event_id, None))
+                    rejected += 1
+                continue
+            for dossier_id, event_id, why in result.refused:
+                log.info("refused event %s of dossier %s: %s", event_id, dossier_id, why)
+            break
+        # Progress last: `publish --wait` must not see the end before the writes.
+        offsets: dict[str, int] = {}
+        for event in batch:
+            message = event.message
+            key = f"{message.topic}:{message.partition}"
+            offsets[key] = max(offsets.get(key, 0), message.offset + 1)
+        await store().record(offsets, {"dead_letters": rejected, "batches": 1})
+
+    async def handle_until_done(batch: Batch) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await handle(batch)
+                return
+            except Exception as error:
+                log.warning(
+                    "cannot apply a batch of %d events yet (%s); retrying in %.1f s",
+                    len(batch),
+                    type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     @app.agent(source, concurrency=1)
     async def apply_events(stream: faust.StreamT[bytes]) -> None:
-        manual = cast(faust.Stream[bytes], stream).noack()
-        async for event in manual.events():
-            delay = 0.5
-            while True:
-                try:
-                    await handle(event.message, event.value)
-                    break
-                except Exception as error:
-                    log.warning(
-                        "cannot apply partition %s offset %s yet (%s); retrying in %.1f s",
-                        event.message.partition,
-                        event.message.offset,
-                        type(error).__name__,
-                        delay,
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, MAX_BACKOFF)
-            await manual.ack(event)
+        await run_batches(
+            stream,
+            handle_until_done,
+            max_size=settings.batch_size,
+            max_wait=settings.batch_wait_ms / 1000,
+        )
 
     return app

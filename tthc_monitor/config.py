@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
     web_port: int = 6066
+    batch_size: int = Field(default=500, ge=1)
+    """Events the worker applies in one Redis round trip at most."""
+    batch_wait_ms: int = Field(default=50, ge=1)
+    """How long a partial batch waits for more events."""
     data_dir: Path | None = None
     """Faust's working directory (it keeps no state there: tables are not used)."""
 

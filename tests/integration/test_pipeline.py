@@ -226,7 +226,7 @@ def test_replay_without_redis_starts_an_embedded_one(tmp_path: Path, registry: R
 def test_sigkill_mid_stream_gives_the_same_snapshot(
     env: Env, tmp_path: Path, registry: Registry
 ) -> None:
-    extra_lines, extra = filler(registry, int(os.environ.get("TTHC_TEST_FILLER", "3000")))
+    extra_lines, extra = filler(registry, int(os.environ.get("TTHC_TEST_FILLER", "5000")))
     lines = scenario.stream(seed=3) + extra_lines
     total_valid = len(scenario.events()) + len(extra_lines)
     worker = env.start_worker(tmp_path)
