@@ -69,6 +69,7 @@ def expected_entry(registry: Registry, unit_id: str, figures: dict[str, Any]) ->
     fees["procedures"] = sum(p.has_fee for p in procedures)
     fees["online_payment_procedures"] = sum(p.has_fee and p.online_payment for p in procedures)
     entry["fees"] = fees
+    entry["land"] = figures.get("land", dict(scenario.ZERO_LAND))
     return entry
 
 

@@ -105,6 +105,9 @@ def test_spec_example_counters(engine: Engine) -> None:
         "2022-04|xa-cam-lo|dig_fully": 1,
         "2022-04|xa-cam-lo|dig_resolved": 1,
         "2022-04|xa-cam-lo|dig_results": 1,
+        # A land dossier with inter-agency stages: the land appendix counts it too.
+        "2022-04|xa-cam-lo|land_received": 1,
+        "2022-04|xa-cam-lo|land_resolved_on_time": 1,
         "2022-04|cn-vpdkdd-cam-lo|received_interagency": 1,
         "2022-04|cn-vpdkdd-cam-lo|resolved_on_time": 1,
         "2022-04|cn-vpdkdd-cam-lo|transferred_out": 1,

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("snapshot", help="a period's figures as read from Redis")
     p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument(
+        "--months",
+        type=int,
+        default=1,
+        help="cover this many periods ending with --period (land appendix: 3)",
+    )
     p.add_argument("--json", type=Path, help="output file (default stdout)")
     p.set_defaults(run=snapshot.run)
 

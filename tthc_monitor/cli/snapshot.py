@@ -16,7 +16,9 @@ from tthc_monitor.core.snapshot import build_snapshot
 from tthc_monitor.store.redis_store import DossierStore
 
 
-async def read_snapshot(settings: Settings, redis_url: str, period: str) -> dict[str, Any]:
+async def read_snapshot(
+    settings: Settings, redis_url: str, period: str, months: int = 1
+) -> dict[str, Any]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
         store = DossierStore(redis, settings.engine, settings.namespace)
@@ -24,13 +26,15 @@ async def read_snapshot(settings: Settings, redis_url: str, period: str) -> dict
     finally:
         await redis.aclose()
     return build_snapshot(
-        period, settings.periods, settings.registry, counters, datetime.now(LOCAL_TZ)
+        period, settings.periods, settings.registry, counters, datetime.now(LOCAL_TZ), months
     )
 
 
 def run(args: argparse.Namespace) -> int:
     parse_period(args.period)
     settings = settings_from(args)
-    document = asyncio.run(read_snapshot(settings, settings.require_redis(), args.period))
+    document = asyncio.run(
+        read_snapshot(settings, settings.require_redis(), args.period, args.months)
+    )
     write_json(document, args.json)
     return 0

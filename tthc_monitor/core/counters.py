@@ -51,12 +51,36 @@ FLOW_METRICS: tuple[str, ...] = (
     "paid_national_portal",
     "paid_one_stop",
     "paid_offline",
+    # Land appendix (PL4): land dossiers with an inter-agency stage, at their owner.
+    "land_received",
+    "land_resolved_on_time",
+    "land_resolved_late",
+    "land_late_at_commune",
+    "land_late_at_district",
+    "land_late_at_natural_resources",
+    "land_late_at_construction",
+    "land_late_at_tax",
 )
 LEVEL_METRICS: tuple[str, ...] = (
     "open_delta",
     "interagency_open_delta",
     "overdue_delta",
+    "land_open_delta",
+    "land_overdue_delta",
 )
+LAND_SECTOR = "Đất đai"
+# PL4's "late at ..." columns by the kind of the unit that held the late stage; a
+# land-registration branch counts as the Department of Natural Resources.
+LAND_STAGE_COLUMNS: dict[str, str] = {
+    "commune_one_stop": "commune",
+    "commune_committee": "commune",
+    "district_one_stop": "district",
+    "district_committee": "district",
+    "land_branch": "natural_resources",
+    "natural_resources_department": "natural_resources",
+    "construction_department": "construction",
+    "tax": "tax",
+}
 GLOBAL_METRICS: tuple[str, ...] = (
     "dossiers",
     "orphan_dossiers",
@@ -86,6 +110,8 @@ class CounterRules:
 
     periods: PeriodScheme
     procedures: Mapping[str, Procedure]
+    unit_kinds: Mapping[str, str]
+    """unit_id -> kind, for the land appendix's late-stage columns."""
 
 
 def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
@@ -134,10 +160,35 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
                 metric = "late_as_interagency" if stage.interagency else "late_as_initial"
                 add(stage.end, stage.unit_id, metric)
 
+    if procedure.sector == LAND_SECTOR and any(s.interagency for s in timeline.stages):
+        _count_land(timeline, rules, add)
     _count_events(timeline.counted, add)
     _count_digitization(timeline, procedure, received, rules, counts, received_period)
     _count_fees(timeline.counted, procedure, received, owner, rules, counts, received_period)
     return {key: value for key, value in counts.items() if value}
+
+
+def _count_land(timeline: Timeline, rules: CounterRules, add: _Adder) -> None:
+    assert timeline.received is not None
+    owner = timeline.received.unit_id
+    add(timeline.received.occurred_at, owner, "land_received")
+    add(timeline.received.occurred_at, owner, "land_open_delta", 1)
+    if timeline.closed_at is not None:
+        add(timeline.closed_at, owner, "land_open_delta", -1)
+        if timeline.resolution is not None:
+            on_time = timeline.resolution != "late"
+            add(
+                timeline.closed_at,
+                owner,
+                "land_resolved_on_time" if on_time else "land_resolved_late",
+            )
+    for at, delta in timeline.overdue_changes:
+        add(at, owner, "land_overdue_delta", delta)
+    for stage in timeline.stages:
+        if stage.end is not None and stage.timeliness == "late":
+            column = LAND_STAGE_COLUMNS.get(rules.unit_kinds.get(stage.unit_id, ""))
+            if column:
+                add(stage.end, owner, f"land_late_at_{column}")
 
 
 def _count_events(events: tuple[DossierEvent, ...], add: _Adder) -> None:

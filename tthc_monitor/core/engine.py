@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from schemas.events import DossierEvent
 from tthc_monitor.core.calendar import WorkingCalendar
@@ -28,9 +29,10 @@ class Engine:
     calendar: WorkingCalendar
     periods: PeriodScheme
 
-    @property
+    @cached_property
     def rules(self) -> CounterRules:
-        return CounterRules(self.periods, self.registry.procedures)
+        kinds = {unit_id: unit.kind for unit_id, unit in self.registry.units.items()}
+        return CounterRules(self.periods, self.registry.procedures, kinds)
 
     def check_references(self, event: DossierEvent) -> None:
         """Raise UnknownReference naming the field when an id is not in the registry."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tthc_monitor.core.counters import FLOW_METRICS, LEVEL_METRICS
-from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.core.periods import PeriodScheme, shift_period
 from tthc_monitor.reference.registry import Registry
 
 # Counters of one period: "unit|metric" -> value.
@@ -43,8 +43,24 @@ FEE_EVENT_FIELDS = {
 }
 
 
-def unit_figures(period: str, counters: Mapping[str, PeriodCounters]) -> dict[str, dict[str, int]]:
-    """Each unit's own figures (not rolled up): flows of the period, levels at its ends."""
+LAND_FIELDS = {
+    "received_new": "land_received",
+    "resolved_on_time": "land_resolved_on_time",
+    "resolved_late": "land_resolved_late",
+    "late_at_commune": "land_late_at_commune",
+    "late_at_district": "land_late_at_district",
+    "late_at_natural_resources": "land_late_at_natural_resources",
+    "late_at_construction": "land_late_at_construction",
+    "late_at_tax": "land_late_at_tax",
+}
+
+
+def unit_figures(
+    period: str, counters: Mapping[str, PeriodCounters], first: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Each unit's own figures (not rolled up): flows of the periods ``first``..``period``
+    (one period by default), levels at the start of ``first`` and the end of ``period``."""
+    first = first or period
     figures: dict[str, dict[str, int]] = {}
 
     def bucket(unit_id: str) -> dict[str, int]:
@@ -55,7 +71,7 @@ def unit_figures(period: str, counters: Mapping[str, PeriodCounters]) -> dict[st
             continue
         for field, value in values.items():
             unit_id, metric = field.split("|", 1)
-            if name == period and metric in FLOW_METRICS:
+            if first <= name <= period and metric in FLOW_METRICS:
                 row = bucket(unit_id)
                 row[metric] = row.get(metric, 0) + value
             elif metric in LEVEL_METRICS:
@@ -63,7 +79,7 @@ def unit_figures(period: str, counters: Mapping[str, PeriodCounters]) -> dict[st
                 # Levels at the end of the period sum every change up to it; the
                 # carried-over figure is the level at its start (changes before it).
                 row[f"end:{metric}"] = row.get(f"end:{metric}", 0) + value
-                if name < period:
+                if name < first:
                     row[f"start:{metric}"] = row.get(f"start:{metric}", 0) + value
     return figures
 
@@ -77,6 +93,11 @@ def _row(own: Mapping[str, int]) -> dict[str, int]:
     )
     row["in_progress_overdue"] = overdue_end
     row["in_progress_within"] = open_end - overdue_end
+    land_open = own.get("end:land_open_delta", 0)
+    land_overdue = own.get("end:land_overdue_delta", 0)
+    row["land_carried_over"] = own.get("start:land_open_delta", 0)
+    row["land_in_progress_overdue"] = land_overdue
+    row["land_in_progress_within"] = land_open - land_overdue
     return row
 
 
@@ -86,11 +107,17 @@ def build_snapshot(
     registry: Registry,
     counters: Mapping[str, PeriodCounters],
     as_of: datetime,
+    months: int = 1,
 ) -> dict[str, Any]:
-    """The snapshot document of docs/snapshot.md (integers only, rolled up)."""
-    own = unit_figures(period, counters)
+    """The snapshot document of docs/snapshot.md (integers only, rolled up).
+
+    ``months`` > 1 covers the union of that many periods ending with ``period`` (the
+    land appendix covers three).
+    """
+    first = shift_period(period, 1 - months)
+    own = unit_figures(period, counters, first)
     rows = {unit_id: _row(own.get(unit_id, {})) for unit_id in registry.units}
-    start, end = scheme.bounds(period)
+    start, end = scheme.start(first), scheme.end(period)
     units: list[dict[str, Any]] = []
     for unit_id, unit in registry.units.items():
         total: dict[str, int] = {}
@@ -111,9 +138,15 @@ def build_snapshot(
             1 for p in procedures if p.has_fee and p.online_payment
         )
         entry["fees"] = fees
+        land = {k: total.get(v, 0) for k, v in LAND_FIELDS.items()}
+        land["carried_over"] = total.get("land_carried_over", 0)
+        land["in_progress_within"] = total.get("land_in_progress_within", 0)
+        land["in_progress_overdue"] = total.get("land_in_progress_overdue", 0)
+        entry["land"] = land
         units.append(entry)
     return {
         "period": period,
+        "months": months,
         "start": start.isoformat(),
         "end": end.isoformat(),
         "as_of": as_of.isoformat(),
