@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -29,13 +30,15 @@ from streams.batching import Batch, run_batches
 from tthc_monitor.config import Settings
 from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError
+from tthc_monitor.store.snapshots import Clock, SnapshotStore, local_now
 
 log = logging.getLogger("tthc_monitor.worker")
 
 MAX_BACKOFF = 30.0
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
+    """``clock`` tells the automatic freeze (and the adjustment listing) what time it is."""
     settings.faust_data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         # The app id is also the Kafka consumer group.
@@ -69,12 +72,20 @@ def create_app(settings: Settings) -> faust.App:
     )
     engine = settings.engine
     state: dict[str, DossierStore] = {}
+    frozen: dict[str, SnapshotStore] = {}
 
     def store() -> DossierStore:
         if "store" not in state:
             redis = Redis.from_url(settings.require_redis(), decode_responses=True)
-            state["store"] = DossierStore(redis, engine, settings.namespace)
+            state["store"] = DossierStore(redis, engine, settings.namespace, clock)
         return state["store"]
+
+    def snapshots() -> SnapshotStore:
+        if "snapshots" not in frozen:
+            frozen["snapshots"] = SnapshotStore(
+                store().redis, settings.registry, settings.periods, settings.namespace, clock
+            )
+        return frozen["snapshots"]
 
     async def dead_letter(message: Any, rejection: Rejection) -> None:
         headers = {
@@ -150,5 +161,22 @@ def create_app(settings: Settings) -> faust.App:
             max_size=settings.batch_size,
             max_wait=settings.batch_wait_ms / 1000,
         )
+
+    # One worker freezes (the leader); the freeze's own transaction makes a second,
+    # concurrent automatic freeze of a period a no-op anyway (store/snapshots.py).
+    # faust hides timer() from type checkers (@no_type_check).
+    @app.timer(  # type: ignore[untyped-decorator]
+        interval=settings.snapshot_check_seconds, on_leader=True
+    )
+    async def freeze_ended_periods() -> None:
+        grace = timedelta(days=settings.snapshot_grace_days)
+        try:
+            done = await snapshots().freeze_due(grace)
+        except Exception:
+            # A timer that raises stops for good: log, and look again at the next tick.
+            log.exception("automatic freeze failed; trying again at the next check")
+            return
+        for result in done:
+            log.info("froze period %s: versions %s", result.period, result.versions)
 
     return app

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """How long a partial batch waits for more events."""
     data_dir: Path | None = None
     """Faust's working directory (it keeps no state there: tables are not used)."""
+    snapshot_grace_days: int = Field(default=2, ge=0)
+    """Days after a period's end before the worker freezes it (late events still come)."""
+    snapshot_check_seconds: float = Field(default=60.0, gt=0)
+    """How often the worker looks for a period to freeze."""
 
     @property
     def faust_data_dir(self) -> Path:

@@ -172,9 +172,17 @@ def stream(seed: int = 7) -> list[bytes]:
 
 ZERO_DIG = {"received": 0, "with_components": 0, "fully": 0, "resolved": 0, "results": 0}
 ZERO_LAND = {
-    "received_new": 0, "resolved_on_time": 0, "resolved_late": 0, "late_at_commune": 0,
-    "late_at_district": 0, "late_at_natural_resources": 0, "late_at_construction": 0,
-    "late_at_tax": 0, "carried_over": 0, "in_progress_within": 0, "in_progress_overdue": 0,
+    "received_new": 0,
+    "resolved_on_time": 0,
+    "resolved_late": 0,
+    "late_at_commune": 0,
+    "late_at_district": 0,
+    "late_at_natural_resources": 0,
+    "late_at_construction": 0,
+    "late_at_tax": 0,
+    "carried_over": 0,
+    "in_progress_within": 0,
+    "in_progress_overdue": 0,
 }
 
 
@@ -248,8 +256,11 @@ def expected() -> dict[str, dict[str, dict[str, Any]]]:
         "2022-05": {
             Y: {"carried_over": 1, "in_progress_overdue": 1},
             # C06 is open at X and its inter-agency stage is open at L.
-            X: {"carried_over": 1, "in_progress_overdue": 1,
-                "land": {**ZERO_LAND, "carried_over": 1, "in_progress_overdue": 1}},
+            X: {
+                "carried_over": 1,
+                "in_progress_overdue": 1,
+                "land": {**ZERO_LAND, "carried_over": 1, "in_progress_overdue": 1},
+            },
             L: {"carried_over": 1},
         },
     }

@@ -68,34 +68,78 @@ def test_land_appendix_over_three_periods(engine: Engine) -> None:
     dossiers = {
         # Carried into the quarter, resolved late in it; the tax stage was late.
         "L1": [
-            ev("received", "L1", "2021-12-01 08:00", "xa-cam-lo", procedure_id=land,
-               channel="direct", due_at="2021-12-20 17:00"),
-            ev("transferred", "L1", "2021-12-02 08:00", "xa-cam-lo",
-               to_unit_id="chi-cuc-thue-cam-lo", stage_due_at="2021-12-10 17:00"),
-            ev("transferred", "L1", "2022-01-05 08:00", "chi-cuc-thue-cam-lo",
-               to_unit_id="xa-cam-lo"),
+            ev(
+                "received",
+                "L1",
+                "2021-12-01 08:00",
+                "xa-cam-lo",
+                procedure_id=land,
+                channel="direct",
+                due_at="2021-12-20 17:00",
+            ),
+            ev(
+                "transferred",
+                "L1",
+                "2021-12-02 08:00",
+                "xa-cam-lo",
+                to_unit_id="chi-cuc-thue-cam-lo",
+                stage_due_at="2021-12-10 17:00",
+            ),
+            ev(
+                "transferred",
+                "L1",
+                "2022-01-05 08:00",
+                "chi-cuc-thue-cam-lo",
+                to_unit_id="xa-cam-lo",
+            ),
             ev("resolved", "L1", "2022-01-06 08:00", "xa-cam-lo"),
         ],
         # Received in the quarter, still open at its end and past due.
         "L2": [
-            ev("received", "L2", "2022-02-01 08:00", "xa-cam-lo", procedure_id=land,
-               channel="direct", due_at="2022-03-01 17:00"),
-            ev("transferred", "L2", "2022-02-02 08:00", "xa-cam-lo",
-               to_unit_id="cn-vpdkdd-cam-lo"),
+            ev(
+                "received",
+                "L2",
+                "2022-02-01 08:00",
+                "xa-cam-lo",
+                procedure_id=land,
+                channel="direct",
+                due_at="2022-03-01 17:00",
+            ),
+            ev("transferred", "L2", "2022-02-02 08:00", "xa-cam-lo", to_unit_id="cn-vpdkdd-cam-lo"),
         ],
         # A land dossier without inter-agency stage does not count.
         "L3": [
-            ev("received", "L3", "2022-02-01 08:00", "xa-cam-lo", procedure_id=land,
-               channel="direct"),
+            ev(
+                "received",
+                "L3",
+                "2022-02-01 08:00",
+                "xa-cam-lo",
+                procedure_id=land,
+                channel="direct",
+            ),
         ],
     }
     counters = counters_of(engine, dossiers)
-    doc = build_snapshot("2022-03", engine.periods, engine.registry, counters,
-                         datetime(2022, 4, 1, tzinfo=LOCAL_TZ), months=3)
+    doc = build_snapshot(
+        "2022-03",
+        engine.periods,
+        engine.registry,
+        counters,
+        datetime(2022, 4, 1, tzinfo=LOCAL_TZ),
+        months=3,
+    )
     assert (doc["start"], doc["end"]) == ("2021-12-15T00:00:00+07:00", "2022-03-15T00:00:00+07:00")
     figures = {u["unit_id"]: u["land"] for u in doc["units"]}["xa-cam-lo"]
     assert figures == {
-        "received_new": 1, "resolved_on_time": 0, "resolved_late": 1, "late_at_commune": 1,
-        "late_at_district": 0, "late_at_natural_resources": 0, "late_at_construction": 0,
-        "late_at_tax": 1, "carried_over": 1, "in_progress_within": 0, "in_progress_overdue": 1,
+        "received_new": 1,
+        "resolved_on_time": 0,
+        "resolved_late": 1,
+        "late_at_commune": 1,
+        "late_at_district": 0,
+        "late_at_natural_resources": 0,
+        "late_at_construction": 0,
+        "late_at_tax": 1,
+        "carried_over": 1,
+        "in_progress_within": 0,
+        "in_progress_overdue": 1,
     }

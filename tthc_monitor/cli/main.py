@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tthc_monitor.cli import publish, replay, snapshot, up, worker
+from tthc_monitor.cli import publish, replay, simulate, snapshot, up, worker
 from tthc_monitor.cli.common import add_common
 from tthc_monitor.core.calendar import AdjustmentFileError
 from tthc_monitor.reference.registry import ReferenceDataError
@@ -43,16 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="snapshot output file (default stdout)")
     p.set_defaults(run=replay.run)
 
-    p = commands.add_parser("snapshot", help="a period's figures as read from Redis")
+    p = commands.add_parser("snapshot", help="a period's figures, live or frozen, from Redis")
     p.add_argument("--period", required=True, help="YYYY-MM")
     p.add_argument(
         "--months",
         type=int,
-        default=1,
-        help="cover this many periods ending with --period (land appendix: 3)",
+        help="cover this many periods ending with --period (default 1; land appendix: 3)",
     )
     p.add_argument("--json", type=Path, help="output file (default stdout)")
+    frozen = p.add_mutually_exclusive_group()
+    frozen.add_argument(
+        "--freeze", action="store_true", help="freeze a new version now and print its number"
+    )
+    frozen.add_argument("--version", type=int, help="read this frozen version (default: live)")
+    frozen.add_argument(
+        "--versions", action="store_true", help="list the frozen versions with their as_of"
+    )
+    frozen.add_argument(
+        "--adjustments",
+        action="store_true",
+        help="list events applied to the frozen period(s) after their latest version",
+    )
     p.set_defaults(run=snapshot.run)
+
+    p = commands.add_parser("simulate", help="write a deterministic scenario's event stream")
+    p.add_argument("scenario", help="scenario name, e.g. quangtri-2022-04")
+    p.add_argument("--out", type=Path, required=True, help="JSON Lines output file")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(run=simulate.run)
 
     p = commands.add_parser("up", help="start broker, Redis and worker on this machine")
     p.add_argument("--kafka-port", type=int, help="port for the embedded broker")

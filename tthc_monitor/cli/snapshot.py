@@ -1,9 +1,15 @@
-"""``tthc-monitor snapshot``: a period's figures as read from Redis."""
+"""``tthc-monitor snapshot``: a period's figures, live or frozen, from Redis.
+
+Without options it reads the live counters (as before). ``--freeze`` makes a new frozen
+version, ``--version V`` reads one, ``--versions`` and ``--adjustments`` list what was
+frozen and what arrived since (docs/snapshot.md, "Frozen snapshots").
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +17,11 @@ from redis.asyncio import Redis
 
 from tthc_monitor.cli.common import settings_from, write_json
 from tthc_monitor.config import Settings
+from tthc_monitor.core.freeze import Adjustment, VersionInfo, covered_periods
 from tthc_monitor.core.periods import LOCAL_TZ, parse_period
 from tthc_monitor.core.snapshot import build_snapshot
 from tthc_monitor.store.redis_store import DossierStore
+from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 
 
 async def read_snapshot(
@@ -30,11 +38,85 @@ async def read_snapshot(
     )
 
 
+def format_versions(infos: list[VersionInfo]) -> str:
+    lines = ["months\tversion\tas_of\tkind\tadjustments"]
+    lines += [f"{i.months}\t{i.version}\t{i.as_of}\t{i.kind}\t{i.adjustments}" for i in infos]
+    return "\n".join(lines) + "\n"
+
+
+def format_adjustments(adjustments: list[Adjustment]) -> str:
+    lines = ["period\tapplied_at\tevent_id\tdossier_id\tafter\tchanges"]
+    for a in adjustments:
+        after = ",".join(f"{m}m:v{v}" for m, v in sorted(a.after.items()))
+        changes = " ".join(f"{k}{v:+d}" for k, v in sorted(a.changes.items()))
+        lines.append(
+            f"{a.period}\t{a.applied_at}\t{a.event_id}\t{a.dossier_id}\t{after}\t{changes}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+async def frozen_command(settings: Settings, redis_url: str, args: argparse.Namespace) -> int:
+    """--freeze, --version, --versions, --adjustments."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    snapshots = SnapshotStore(redis, settings.registry, settings.periods, settings.namespace)
+    try:
+        if args.freeze:
+            result = await snapshots.freeze(args.period, (args.months or 1,))
+            version = result.versions[args.months or 1]
+            print(version)
+            return 0
+        if args.versions:
+            infos = await snapshots.versions(args.period, args.months)
+            if args.json:
+                write_json([_version_dict(i) for i in infos], args.json)
+            else:
+                print(format_versions(infos), end="")
+            return 0
+        if args.adjustments:
+            periods = covered_periods(args.period, args.months or 1)
+            adjustments = await snapshots.adjustments(periods)
+            if args.json:
+                write_json([a.as_dict() for a in adjustments], args.json)
+            else:
+                print(format_adjustments(adjustments), end="")
+            return 0
+        document = await snapshots.document(args.period, args.months or 1, args.version)
+        if document is None:
+            print(
+                f"tthc-monitor: no version {args.version} of the {args.months or 1}-month "
+                f"snapshot of {args.period} (see --versions)",
+                file=sys.stderr,
+            )
+            return 1
+        write_json(document, args.json)
+        return 0
+    finally:
+        await redis.aclose()
+
+
+def _version_dict(info: VersionInfo) -> dict[str, Any]:
+    return {
+        "period": info.period,
+        "months": info.months,
+        "version": info.version,
+        "as_of": info.as_of,
+        "kind": info.kind,
+        "adjustments": info.adjustments,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     parse_period(args.period)
+    if args.months is not None and args.months < 1:
+        raise SystemExit("tthc-monitor: --months must be at least 1")
     settings = settings_from(args)
-    document = asyncio.run(
-        read_snapshot(settings, settings.require_redis(), args.period, args.months)
-    )
+    redis_url = settings.require_redis()
+    if args.freeze or args.versions or args.adjustments or args.version is not None:
+        try:
+            return asyncio.run(frozen_command(settings, redis_url, args))
+        except PeriodOpen as error:
+            print(f"tthc-monitor: {error}", file=sys.stderr)
+            return 1
+    document = asyncio.run(read_snapshot(settings, redis_url, args.period, args.months or 1))
     write_json(document, args.json)
     return 0

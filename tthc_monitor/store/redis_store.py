@@ -13,8 +13,9 @@ import asyncio
 import json
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -23,8 +24,15 @@ from redis.asyncio import Redis
 from schemas.events import DossierEvent
 from tthc_monitor.core.counters import split_key
 from tthc_monitor.core.engine import Engine
+from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
 from tthc_monitor.core.update import DossierUpdate, plan_update
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.snapshots import (
+    SnapshotKeys,
+    adjusting_call,
+    adjusting_script,
+    local_now,
+)
 
 MAX_CONFLICT_RETRIES = 20
 
@@ -74,14 +82,26 @@ class _Call:
     duplicates: int
     refused: list[tuple[str, str, str]]
     fresh_ids: tuple[str, ...]
+    script: Any
+    """apply_dossier.lua, or the same write that also lists adjustments."""
 
 
 class DossierStore:
-    def __init__(self, redis: Redis, engine: Engine, namespace: str = "tthc") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        engine: Engine,
+        namespace: str = "tthc",
+        clock: Callable[[], datetime] = local_now,
+    ) -> None:
         self.redis = redis
         self.engine = engine
         self.keys = Keys(namespace)
+        self.snapshot_keys = SnapshotKeys(namespace)
+        self.clock = clock
+        """Decides which writes may be adjustments of a frozen period, and their time."""
         self._apply = redis.register_script(load_script("apply_dossier.lua"))
+        self._apply_adjusting = redis.register_script(adjusting_script())
         self._progress = redis.register_script(load_script("record_progress.lua"))
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
@@ -112,6 +132,10 @@ class DossierStore:
                 pipe.hmget(self.keys.dossier(dossier_id), "v", "ev", "c")
             stored = await pipe.execute()
 
+        now = self.clock()
+        # Only writes to periods that have ended can touch a frozen one: the others
+        # (nearly all, in steady state) keep the plain script.
+        horizon = adjustment_horizon(self.engine.periods, now)
         calls: list[_Call] = []
         for dossier_id, (version, events_json, contribution_json) in zip(
             dossier_ids, stored, strict=True
@@ -130,6 +154,25 @@ class DossierStore:
                 result.duplicates += update.duplicates
                 continue
             keys, args = self._apply_args(dossier_id, int(version or 0), update)
+            script = self._apply
+            closed = closed_changes(update.changes, horizon)
+            if closed:
+                record = {
+                    "event_id": update.fresh_ids[0],
+                    "event_ids": list(update.fresh_ids),
+                    "dossier_id": dossier_id,
+                    "applied_at": now.isoformat(),
+                }
+                keys, args = adjusting_call(
+                    keys,
+                    args,
+                    len(update.changes),
+                    closed,
+                    self.snapshot_keys,
+                    self.keys.counters,
+                    record,
+                )
+                script = self._apply_adjusting
             refused = [(dossier_id, r.event_id, r.reason) for r in update.refused]
             calls.append(
                 _Call(
@@ -140,6 +183,7 @@ class DossierStore:
                     update.duplicates,
                     refused,
                     update.fresh_ids,
+                    script,
                 )
             )
 
@@ -147,7 +191,7 @@ class DossierStore:
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for call in calls:
-                await self._apply(keys=call.keys, args=call.args, client=pipe)
+                await call.script(keys=call.keys, args=call.args, client=pipe)
             outcomes = await pipe.execute()
         again: dict[str, list[DossierEvent]] = {}
         for call, outcome in zip(calls, outcomes, strict=True):

@@ -1,0 +1,1 @@
+"""Deterministic scenarios: event streams whose snapshots reproduce a printed report."""

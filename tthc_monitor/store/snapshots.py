@@ -1,0 +1,275 @@
+"""Frozen snapshot versions and adjustments in Redis (docs/redis-layout.md, "Snapshots").
+
+A freeze reads every counter hash up to the period under WATCH, builds the documents
+with the pure rules (:mod:`tthc_monitor.core.freeze`) and writes the new versions in one
+MULTI/EXEC. If anything watched changes in between (a concurrent freeze, a late event
+for the period or an earlier one) EXEC fails and the freeze starts again from a fresh
+read, so a version always matches the counters at one instant, its number is taken
+once, and a version key is never written twice. The automatic freeze checks for an
+automatic version inside the same transaction, so concurrent workers make one.
+
+Adjustments are recorded by the dossier store, in the same Lua call as the write
+(``record_adjustments.lua``, built here by :func:`adjusting_script`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from tthc_monitor.core.freeze import (
+    AUTO_MONTHS,
+    Adjustment,
+    VersionInfo,
+    due_periods,
+    encode,
+    frozen_snapshot,
+    has_ended,
+    sort_adjustments,
+)
+from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme
+from tthc_monitor.reference.registry import Registry
+from tthc_monitor.store.keys import Keys
+
+MAX_FREEZE_ATTEMPTS = 50
+
+Clock = Callable[[], datetime]
+
+
+def local_now() -> datetime:
+    return datetime.now(LOCAL_TZ)
+
+
+class PeriodOpen(ValueError):
+    """A period cannot be frozen before it has ended."""
+
+
+class FreezeBusy(Exception):
+    """The period's counters kept changing during the freeze: transient, try again."""
+
+
+@dataclass(frozen=True)
+class SnapshotKeys:
+    """Key names of frozen snapshots (next to ``Keys``: same namespace)."""
+
+    namespace: str = "tthc"
+
+    def versions(self, period: str) -> str:
+        """Hash: ``{months}`` -> latest version, ``auto:{months}`` -> the automatic one."""
+        return f"{self.namespace}:snap:{period}"
+
+    def index(self, period: str, months: int) -> str:
+        """Hash: version number -> JSON of :class:`VersionInfo`."""
+        return f"{self.namespace}:snap:{period}:{months}"
+
+    def document(self, period: str, months: int, version: int) -> str:
+        """String: the frozen document's JSON, written once."""
+        return f"{self.namespace}:snap:{period}:{months}:v{version}"
+
+    def adjustments(self, period: str) -> str:
+        """Hash: first event id of a write -> JSON of the adjustment."""
+        return f"{self.namespace}:adj:{period}"
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """Outcome of a freeze: the version of every requested months; ``created`` lists the
+    months that got a new version (an automatic freeze already done creates none)."""
+
+    period: str
+    versions: dict[int, int]
+    created: tuple[int, ...]
+
+
+def adjusting_script() -> str:
+    """apply_dossier.lua as a local function, followed by record_adjustments.lua."""
+    lua = resources.files("tthc_monitor.store").joinpath("lua")
+    apply = lua.joinpath("apply_dossier.lua").read_text("utf-8")
+    record = lua.joinpath("record_adjustments.lua").read_text("utf-8")
+    return f"local function apply_dossier(KEYS, ARGV)\n{apply}\nend\n{record}"
+
+
+def adjusting_call(
+    keys: Sequence[str],
+    args: Sequence[Any],
+    triples: int,
+    closed: Iterable[str],
+    snapshot_keys: SnapshotKeys,
+    counter_key: Callable[[str], str],
+    record: Mapping[str, Any],
+) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of ``adjusting_script`` around one apply_dossier.lua call.
+
+    ``args`` ends with ``triples`` counter triples; ``closed`` names the periods the
+    write changes that may be frozen; ``record`` is the adjustment without its changes.
+    """
+    all_keys = list(keys)
+    indexes: list[int] = []
+    for period in sorted(closed):
+        all_keys.extend((snapshot_keys.versions(period), snapshot_keys.adjustments(period)))
+        indexes.append(keys.index(counter_key(period)) + 1)  # Lua indexes from 1
+    head = [len(keys), len(args), len(args) - 3 * triples + 1]
+    body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return all_keys, [*head, *args, body, *indexes]
+
+
+class SnapshotStore:
+    """Freezes and reads the versions of one namespace."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        registry: Registry,
+        scheme: PeriodScheme,
+        namespace: str = "tthc",
+        clock: Clock = local_now,
+    ) -> None:
+        self.redis = redis
+        self.registry = registry
+        self.scheme = scheme
+        self.keys = SnapshotKeys(namespace)
+        self.counter_keys = Keys(namespace)
+        self.clock = clock
+
+    # -- freezing --------------------------------------------------------------------
+    async def freeze(
+        self, period: str, months: Sequence[int] = (1,), *, automatic: bool = False
+    ) -> Frozen:
+        """A new version of each ``months`` snapshot of the ended ``period``; with
+        ``automatic``, only of those that have no automatic version yet."""
+        if any(m < 1 for m in months):
+            raise ValueError("months must be at least 1")
+        if not has_ended(period, self.scheme, self.clock()):
+            raise PeriodOpen(f"period {period} has not ended (end {self.scheme.end(period)})")
+        for attempt in range(MAX_FREEZE_ATTEMPTS):
+            try:
+                return await self._freeze_once(period, sorted(set(months)), automatic)
+            except WatchError:
+                # Jitter, so that freezes racing on one period stop colliding.
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise FreezeBusy(f"period {period}: counters changed during {MAX_FREEZE_ATTEMPTS} tries")
+
+    async def _freeze_once(self, period: str, months: list[int], automatic: bool) -> Frozen:
+        versions_key = self.keys.versions(period)
+        adjustments_key = self.keys.adjustments(period)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(versions_key, adjustments_key, self.counter_keys.periods)
+            latest = _strs(await pipe.hgetall(versions_key))
+            done = {
+                m: int(latest[f"auto:{m}"]) for m in months if automatic and f"auto:{m}" in latest
+            }
+            todo = [m for m in months if m not in done]
+            if not todo:
+                # Leaving the block resets the connection (UNWATCH).
+                return Frozen(period, done, ())
+            names = sorted(
+                p for p in map(_text, await pipe.smembers(self.counter_keys.periods)) if p <= period
+            )
+            hashes = [self.counter_keys.counters(p) for p in names]
+            if hashes:
+                # Watched before being read: a write after this aborts EXEC below.
+                await pipe.watch(*hashes)
+            async with self.redis.pipeline(transaction=False) as reader:
+                for key in hashes:
+                    reader.hgetall(key)
+                reader.hlen(adjustments_key)
+                *values, adjustments = await reader.execute()
+            counters = {p: _ints(raw) for p, raw in zip(names, values, strict=True)}
+            as_of = self.clock()
+            created: dict[int, int] = {}
+            pipe.multi()  # type: ignore[no-untyped-call]
+            for m in todo:
+                version = int(latest.get(str(m), 0)) + 1
+                document = frozen_snapshot(
+                    period, self.scheme, self.registry, counters, as_of, m, version
+                )
+                info = VersionInfo(
+                    period,
+                    m,
+                    version,
+                    as_of.isoformat(),
+                    "auto" if automatic else "manual",
+                    int(adjustments),
+                )
+                pipe.set(self.keys.document(period, m, version), encode(document))
+                pipe.hset(self.keys.index(period, m), str(version), info.to_json())
+                pipe.hset(versions_key, str(m), version)
+                if automatic:
+                    pipe.hset(versions_key, f"auto:{m}", version)
+                created[m] = version
+            await pipe.execute()
+        return Frozen(period, {**done, **created}, tuple(created))
+
+    async def due(self, grace: timedelta) -> list[str]:
+        """Periods past their end plus ``grace`` that lack an automatic version."""
+        names = [_text(p) for p in await self.redis.smembers(self.counter_keys.periods)]
+        candidates = due_periods(names, self.scheme, self.clock(), grace)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for period in candidates:
+                pipe.hmget(self.keys.versions(period), *(f"auto:{m}" for m in AUTO_MONTHS))
+            autos = await pipe.execute()
+        return [p for p, auto in zip(candidates, autos, strict=True) if None in auto]
+
+    async def freeze_due(self, grace: timedelta) -> list[Frozen]:
+        """The worker's timer: freeze every due period once (oldest first)."""
+        frozen: list[Frozen] = []
+        for period in await self.due(grace):
+            result = await self.freeze(period, AUTO_MONTHS, automatic=True)
+            if result.created:
+                frozen.append(result)
+        return frozen
+
+    # -- reading ---------------------------------------------------------------------
+    async def versions(self, period: str, months: int | None = None) -> list[VersionInfo]:
+        """The index of versions of one ``months`` snapshot, or of all, in order."""
+        if months is None:
+            latest = _strs(await self.redis.hgetall(self.keys.versions(period)))
+            all_months = sorted(int(f) for f in latest if f.isdigit())
+        else:
+            all_months = [months]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for m in all_months:
+                pipe.hvals(self.keys.index(period, m))
+            indexes = await pipe.execute()
+        infos = [VersionInfo.from_json(period, _text(raw)) for values in indexes for raw in values]
+        return sorted(infos, key=lambda i: (i.months, i.version))
+
+    async def document(self, period: str, months: int, version: int) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.document(period, months, version))
+        if raw is None:
+            return None
+        document: dict[str, Any] = json.loads(raw)
+        return document
+
+    async def adjustments(self, periods: Iterable[str]) -> list[Adjustment]:
+        names = list(periods)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for period in names:
+                pipe.hvals(self.keys.adjustments(period))
+            values = await pipe.execute()
+        return sort_adjustments(
+            Adjustment.from_json(period, _text(raw))
+            for period, raws in zip(names, values, strict=True)
+            for raw in raws
+        )
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _strs(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {_text(key): _text(value) for key, value in raw.items()}
+
+
+def _ints(raw: Mapping[Any, Any]) -> dict[str, int]:
+    return {_text(key): int(value) for key, value in raw.items()}
