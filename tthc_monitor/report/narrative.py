@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, TypeVar
 
 from tthc_monitor.report.layout import Rate, Report, Row, Table, Text
 from tthc_monitor.report.profile import NarrativeSpec
@@ -30,6 +30,8 @@ from tthc_monitor.report.vnformat import (
 )
 
 __all__ = ["Block", "Span", "build_narrative", "ratio_text"]
+
+_T = TypeVar("_T")
 
 BlockKind = Literal["title", "subtitle", "period", "heading", "subheading", "paragraph", "note"]
 
@@ -102,10 +104,21 @@ def _extremes(
         if denominator >= spec.min_denominator:
             ranked = _Ranked(_name(table, row), numerator, denominator, shown(row))
             eligible.append((Fraction(numerator, denominator), position, ranked))
-    high = [r for _, _, r in sorted(eligible, key=lambda e: (-e[0], e[1]))[: spec.top]]
+    high = _first(sorted(eligible, key=lambda e: (-e[0], e[1])), spec.top)
     rest = [e for e in eligible if e[2] not in high]
-    low = [r for _, _, r in sorted(rest, key=lambda e: (e[0], e[1]))[: spec.top]]
+    low = _first(sorted(rest, key=lambda e: (e[0], e[1])), spec.top)
     return high, low
+
+
+def _first(ordered: Sequence[tuple[Fraction, int, _T]], top: int) -> list[_T]:
+    """The first `top`, and every further unit tied with the last of them: naming three of
+    six units at 100% would suggest the other three did worse."""
+    chosen = list(ordered[:top])
+    for entry in ordered[top:]:
+        if not chosen or entry[0] != chosen[-1][0]:
+            break
+        chosen.append(entry)
+    return [item for _, _, item in chosen]
 
 
 def _list(items: Sequence[_Ranked]) -> str:
@@ -115,17 +128,24 @@ def _list(items: Sequence[_Ranked]) -> str:
 
 
 def _extremes_sentence(
-    what: str, high: Sequence[_Ranked], low: Sequence[_Ranked], spec: NarrativeSpec
+    what: str,
+    high: Sequence[_Ranked],
+    low: Sequence[_Ranked],
+    spec: NarrativeSpec,
+    pointer: str = "",
 ) -> str | None:
     if not high:
         return None
     text = f"Đơn vị có {what} cao nhất: {_list(high)}."
     if low:
         text += f" Thấp nhất: {_list(low)}."
-    return text + f" (Xét các đơn vị có từ {n(spec.min_denominator)} hồ sơ trở lên.)"
+    scope = f"Xét các đơn vị có từ {n(spec.min_denominator)} hồ sơ trở lên"
+    return text + (f" ({scope}; {pointer}.)" if pointer else f" ({scope}.)")
 
 
-def _rate_extremes(table: Table, key: str, what: str, spec: NarrativeSpec) -> str | None:
+def _rate_extremes(
+    table: Table, key: str, what: str, spec: NarrativeSpec, pointer: str = ""
+) -> str | None:
     def ratio(row: Row) -> tuple[int, int]:
         rate = table.rate(row, key)
         return rate.numerator, rate.denominator
@@ -134,7 +154,7 @@ def _rate_extremes(table: Table, key: str, what: str, spec: NarrativeSpec) -> st
         return _printed(table.rate(row, key))
 
     high, low = _extremes(table, table.unit_rows, ratio, shown, spec)
-    return _extremes_sentence(what, high, low, spec)
+    return _extremes_sentence(what, high, low, spec, pointer)
 
 
 # --------------------------------------------------------------------------- sections
@@ -166,9 +186,11 @@ def _reception(report: Report, spec: NarrativeSpec) -> list[Block]:
             f"nhận trong kỳ (trực tuyến và trực tiếp: {n(new)} hồ sơ).",
         ),
     ]
-    sentence = _rate_extremes(pl1, "online_rate_pct", "tỷ lệ hồ sơ tiếp nhận trực tuyến", spec)
+    sentence = _rate_extremes(
+        pl1, "online_rate_pct", "tỷ lệ hồ sơ tiếp nhận trực tuyến", spec, "chi tiết tại Phụ lục 1"
+    )
     if sentence:
-        blocks.append(_block("paragraph", sentence + " (Chi tiết tại Phụ lục 1.)"))
+        blocks.append(_block("paragraph", sentence))
     return blocks
 
 
@@ -245,6 +267,19 @@ def _resolution(report: Report, spec: NarrativeSpec) -> list[Block]:
     )
     if sentence:
         blocks.append(_block("paragraph", sentence))
+    most_late = sorted(
+        (r for r in pl3.unit_rows if pl3.count(r, "resolved_late") > 0),
+        key=lambda r: -pl3.count(r, "resolved_late"),
+    )
+    if most_late:
+        counted = [(Fraction(pl3.count(r, "resolved_late")), i, r) for i, r in enumerate(most_late)]
+        named = [
+            f"{_name(pl3, r)} ({n(pl3.count(r, 'resolved_late'))} hồ sơ)"
+            for r in _first(counted, spec.top)
+        ]
+        blocks.append(
+            _block("paragraph", "Đơn vị có nhiều hồ sơ quá hạn nhất: " + "; ".join(named) + ".")
+        )
     apologized = pl3.count(total, "apologized")
     extended = pl3.count(total, "extended")
     blocks.append(
@@ -278,7 +313,7 @@ def _land(report: Report) -> list[Block]:
         f"{ratio_text(late, resolved)} số hồ sơ đất đai đã giải quyết**"
     )
     if on_time:
-        text += f" ({ratio_text(late, on_time)} số hồ sơ giải quyết đúng hạn)"
+        text += f" (và bằng {ratio_text(late, on_time)} số hồ sơ giải quyết đúng hạn)"
     text += (
         f". Đang giải quyết {n(open_)} hồ sơ, trong đó {n(overdue)} hồ sơ đã quá hạn, bằng "
         f"{ratio_text(overdue, open_)} số hồ sơ đang giải quyết."

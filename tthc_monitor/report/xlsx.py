@@ -39,11 +39,11 @@ def _font(*, bold: bool = False, italic: bool = False, size: float = 11) -> Font
     return Font(name=FONT_NAME, size=size, bold=bold, italic=italic)
 
 
-def _lines(text: str, width: float) -> int:
-    """Lines a wrapped text needs in a cell `width` characters wide (a fair estimate: a
-    column width unit is about one digit of the default font)."""
+def _lines(text: str, width: float, *, bold: bool = False) -> int:
+    """Lines a wrapped text needs in a cell `width` characters wide (an estimate: a column
+    width unit is about one digit; bold text runs some 15% wider)."""
     usable = max(width - 1.0, 1.0)
-    return max(1, math.ceil(len(text) * 1.1 / usable))
+    return max(1, math.ceil(len(text) * (1.15 if bold else 1.0) / usable))
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class _SheetWriter:
             for i in range(self.ncols)
         ]
         self.row = 1
+        self.heading_top = 1
 
     def width(self, first: int, count: int) -> float:
         return sum(self.widths[first : first + count])
@@ -138,7 +139,7 @@ class _SheetWriter:
         if table.subtitle:
             self.banner(table.subtitle, bold=True, align="left")
         depth, cells = heading_grid(table.columns)
-        top = self.row
+        top = self.heading_top = self.row
         needed = [1] * depth
         for head in cells:
             r, c = top + head.row, head.col + 1
@@ -162,7 +163,7 @@ class _SheetWriter:
                 for rr in range(r, r + head.rowspan):
                     for cc in range(c, c + head.colspan):
                         ws.cell(row=rr, column=cc).border = _BORDER
-            lines = _lines(head.text, self.width(head.col, head.colspan))
+            lines = _lines(head.text, self.width(head.col, head.colspan), bold=True)
             # A cell spanning rows gets its lines spread over them (the last row takes the rest).
             share = math.ceil(lines / head.rowspan)
             last = head.row + head.rowspan - 1
@@ -266,6 +267,8 @@ class _SheetWriter:
         if len(appendix.tables) == 1:
             # Headings stay in view while scrolling, and so do the STT and name columns.
             ws.freeze_panes = f"{get_column_letter(labels + 1)}{first_bodies[0]}"
+            # Printed pages repeat the headings too.
+            ws.print_title_rows = f"{self.heading_top}:{first_bodies[0] - 1}"
         else:
             # Several tables share the sheet: a frozen heading would belong to the first only.
             ws.freeze_panes = f"{get_column_letter(labels + 1)}1"
