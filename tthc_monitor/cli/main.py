@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     frozen.add_argument(
         "--adjustments",
         action="store_true",
-        help="list events applied to the frozen period(s) after their latest version",
+        help="list events applied to the frozen period(s) after a version was frozen",
     )
     p.set_defaults(run=snapshot.run)
 

@@ -164,11 +164,13 @@ def extract(folder: Path, registry: Registry) -> dict[str, Any]:
         point = row["receiving_point"]
         if point == "Tổng":
             continue
+        # "Một cửa các phường" and "Một cửa xã/thị trấn" are the communes' one-stop
+        # units; "Một cửa Thị xã" is a district-level town's own one-stop unit.
         kind = (
             "land_branch"
             if point.startswith("CN đất")
             else "commune_one_stop"
-            if point.startswith("Một cửa các") or "xã" in point
+            if point.startswith(("Một cửa các", "Một cửa xã"))
             else "district_one_stop"
         )
         figures = {
