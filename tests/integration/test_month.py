@@ -284,3 +284,33 @@ def test_month_through_kafka_and_the_worker(env: Env, month: Path, tmp_path: Pat
     april, land = snapshots(env, tmp_path)
     assert compare(april, land) == []
     assert appendix_differences(april, land) == set()
+    check_report(env, tmp_path)
+
+
+def check_report(env: Env, tmp_path: Path) -> None:
+    """Freeze, export twice: the files are the frozen figures, byte for byte the same."""
+    from openpyxl import load_workbook
+
+    started = time.monotonic()
+    env.cli("snapshot", "--period", "2022-04", "--freeze")
+    env.cli("snapshot", "--period", "2022-03", "--months", "3", "--freeze")
+    first, second = tmp_path / "report-1", tmp_path / "report-2"
+    env.cli("report", "--period", "2022-04", "--out", str(first))
+    print(f"freeze and export: {time.monotonic() - started:.1f} s")
+    env.cli("report", "--period", "2022-04", "--out", str(second))
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    assert {"appendices.xlsx", "appendices.md", "bao-cao.md", "bao-cao.docx"} <= set(names)
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    workbook = load_workbook(first / "appendices.xlsx")
+    assert workbook.sheetnames == [
+        "Phụ lục 1",
+        "Phụ lục 2",
+        "Phụ lục 3",
+        "Phụ lục 4",
+        "Phụ lục 05",
+        "Phụ lục 06",
+    ]
+    text = (first / "bao-cao.md").read_text(encoding="utf-8")
+    assert "67.851" in text or "67.918" in text  # received in the month, Vietnamese format

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tthc_monitor.cli import publish, replay, simulate, snapshot, up, worker
+from tthc_monitor.cli import publish, replay, report, simulate, snapshot, up, worker
 from tthc_monitor.cli.common import add_common
 from tthc_monitor.core.calendar import AdjustmentFileError
 from tthc_monitor.reference.registry import ReferenceDataError
+from tthc_monitor.report.layout import ReportError
+from tthc_monitor.report.profile import ProfileError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=snapshot.run)
 
+    p = commands.add_parser("report", help="write the monthly report from frozen snapshots")
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--version", type=int, help="frozen version of the month (default: latest)")
+    p.add_argument("--profile", type=Path, help="report profile JSON (default: Quảng Trị)")
+    p.set_defaults(run=report.run)
+
     p = commands.add_parser("simulate", help="write a deterministic scenario's event stream")
     p.add_argument("scenario", help="scenario name, e.g. quangtri-2022-04")
     p.add_argument("--out", type=Path, required=True, help="JSON Lines output file")
@@ -86,7 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (FileNotFoundError, ReferenceDataError, AdjustmentFileError, ValidationError) as error:
+    except (
+        FileNotFoundError,
+        ReferenceDataError,
+        AdjustmentFileError,
+        ValidationError,
+        ProfileError,
+        ReportError,
+    ) as error:
         # Bad configuration or reference data: a clear message, not a traceback.
         print(f"tthc-monitor: {error}", file=sys.stderr)
         return 2

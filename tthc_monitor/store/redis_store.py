@@ -218,7 +218,12 @@ class DossierStore:
         counter_keys: dict[str, int] = {}
         triples: list[Any] = []
         periods: set[str] = set()
-        keys = [self.keys.dossier(dossier_id), self.keys.periods, self.keys.event_ids]
+        keys = [
+            self.keys.dossier(dossier_id),
+            self.keys.periods,
+            self.keys.event_ids,
+            self.keys.stats,
+        ]
         for key, delta in sorted(update.changes.items()):
             period, unit_id, metric = split_key(key)
             redis_key = self.keys.counters(period)
@@ -235,6 +240,7 @@ class DossierStore:
             dossier_id,
             len(update.fresh_ids),
             *update.fresh_ids,
+            len(update.refused),
             len(periods),
             *sorted(periods),
             *triples,
@@ -246,14 +252,8 @@ class DossierStore:
         for item in batch:
             if item.source:
                 offsets[item.source] = max(offsets.get(item.source, -1), item.offset + 1)
-        stats = Counter(
-            {
-                "applied": result.applied,
-                "duplicates": result.duplicates,
-                "refused": len(result.refused),
-                "conflicts": result.conflicts,
-            }
-        )
+        # `applied` and `refused` are counted by the write itself (apply_dossier.lua).
+        stats = Counter({"duplicates": result.duplicates, "conflicts": result.conflicts})
         await self.record(offsets, stats)
 
     async def record(self, offsets: Mapping[str, int], stats: Mapping[str, int]) -> None:

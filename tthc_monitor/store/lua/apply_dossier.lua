@@ -3,7 +3,9 @@
 -- KEYS[1]      dossier hash            ({ns}:d:{dossier_id}; fields v, ev, c)
 -- KEYS[2]      set of known periods    ({ns}:periods)
 -- KEYS[3]      event id index          ({ns}:eid; event_id -> dossier_id)
--- KEYS[4..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g)
+-- KEYS[4]      pipeline statistics     ({ns}:stats; `applied` and `refused` move with
+--              the write, so a crash can never count an event twice or not at all)
+-- KEYS[5..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g)
 --
 -- ARGV[1]      expected version of the dossier hash (0 when the dossier is new)
 -- ARGV[2]      events JSON (the dossier's whole, deduplicated event list)
@@ -11,6 +13,7 @@
 -- ARGV[4]      dossier id
 -- ARGV[5]      number F of fresh event ids that follow
 -- ARGV[6..5+F] the event ids this write adds
+-- ARGV[6+F]    how many of them the sequence rules refuse
 -- then         number P of period names, and P period names to remember in KEYS[2]
 -- then         triples (index into KEYS, field, delta) for every counter that changes
 --
@@ -39,7 +42,12 @@ for i = 6, 5 + fresh do
 end
 local version = current + 1
 redis.call('HSET', KEYS[1], 'v', version, 'ev', ARGV[2], 'c', ARGV[3])
-local at = 6 + fresh
+redis.call('HINCRBY', KEYS[4], 'applied', fresh)
+local refused = tonumber(ARGV[6 + fresh])
+if refused > 0 then
+  redis.call('HINCRBY', KEYS[4], 'refused', refused)
+end
+local at = 7 + fresh
 local periods = tonumber(ARGV[at])
 for i = at + 1, at + periods do
   redis.call('SADD', KEYS[2], ARGV[i])
