@@ -17,51 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tthc_monitor.reference.registry import Registry, load_registry
+from tthc_monitor.report.profile import FixedRowsTable, ReportProfile, load_profile
 
-# Names the appendices print differently from the registry (see the seed's CHECKS.md).
-ALIASES = {"UBND huyện đảo Côn Cỏ": "UBND huyện đảo Cồn Cỏ"}
-PL5_UNITS = {
-    "Sở Tư pháp": "so-tu-phap",
-    "Sở Y tế": "so-y-te",
-    "Sở TN&MT": "so-tai-nguyen-va-moi-truong",
-    "Sở LĐTB&XH": "so-lao-dong-thuong-binh-va-xa-hoi",
-    "Sở Nội vụ": "so-noi-vu",
-    "Sở Tài chính": "so-tai-chinh",
-    "Sở KH&ĐT": "so-ke-hoach-va-dau-tu",
-    "Sở KH&CN": "so-khoa-hoc-va-cong-nghe",
-    "Sở Xây dựng": "so-xay-dung",
-    "Sở GD&ĐT": "so-giao-duc-va-dao-tao",
-    "Sở NN&PTNT": "so-nong-nghiep-va-ptnt",
-    "Sở GTVT": "so-giao-thong-van-tai",
-    "Sở Công thương": "so-cong-thuong",
-    "Ban QLKKT": "ban-quan-ly-khu-kinh-te",
-    "Sở VH,TT&DL": "so-van-hoa-the-thao-va-du-lich",
-    "Sở TT&TT": "so-thong-tin-truyen-thong",
-    "Công an tỉnh": "cong-an-tinh",
-}
-PL6B_DISTRICTS = {
-    "TP Đông Hà": "dong-ha",
-    "Thị xã Quảng Trị": "quang-tri",
-    "Huyện Vĩnh Linh": "vinh-linh",
-    "Huyện Hướng Hoá": "huong-hoa",
-    "Huyện Gio Linh": "gio-linh",
-    "Huyện Đakrông": "dakrong",
-    "Huyện Cam Lộ": "cam-lo",
-    "Huyện Triệu Phong": "trieu-phong",
-    "Huyện Hải Lăng": "hai-lang",
-}
-PL4_DISTRICTS = {
-    "Thành phố Đông Hà": "dong-ha",
-    "Thị xã Quảng Trị": "quang-tri",
-    "Huyện Vĩnh Linh": "vinh-linh",
-    "Huyện Hướng Hóa": "huong-hoa",
-    "Huyện Gio Linh": "gio-linh",
-    "Huyện Đakrông": "dakrong",
-    "Huyện Cam Lộ": "cam-lo",
-    "Huyện Triệu Phong": "trieu-phong",
-    "Huyện Hải Lăng": "hai-lang",
-    "Huyện đảo Côn Cỏ": "con-co",
-}
 PL3_FIELDS = (
     "received_online",
     "carried_over",
@@ -103,11 +60,18 @@ def _int(value: str) -> int:
     return int(value) if value.strip() else 0
 
 
-def extract(folder: Path, registry: Registry) -> dict[str, Any]:
+def extract(folder: Path, registry: Registry, profile: ReportProfile) -> dict[str, Any]:
+    """The report profile says which printed name is which unit (the same map the
+    export uses, so generator and report cannot disagree)."""
     by_name = {unit.name: unit_id for unit_id, unit in registry.units.items()}
+    for table in (profile.pl2a, profile.pl2b):
+        by_name.update({printed: unit_id for unit_id, printed in table.names.items()})
 
     def unit_of(name: str) -> str:
-        return by_name[ALIASES.get(name, name)]
+        return by_name[name]
+
+    def rows_of(table: FixedRowsTable) -> dict[str, str]:
+        return {row.name or registry.unit(row.unit_id).name: row.unit_id for row in table.rows}
 
     units: dict[str, dict[str, Any]] = {}
     for row in _rows(folder, "appendix3_resolution.csv"):
@@ -143,13 +107,11 @@ def extract(folder: Path, registry: Registry) -> dict[str, Any]:
             "recorded_one_stop": _int(row["fee_recorded_one_stop"]),
         }
 
+    departments, districts = rows_of(profile.pl5), rows_of(profile.pl6b)
     for row in _rows(folder, "appendix5_fees_departments.csv"):
-        units[PL5_UNITS[row["unit_name"]]]["fees"] = fees(row)
-    committees = {
-        u.district: uid for uid, u in registry.units.items() if u.kind == "district_committee"
-    }
+        units[departments[row["unit_name"]]]["fees"] = fees(row)
     for row in _rows(folder, "appendix6b_district_fee_payments.csv"):
-        units[committees[PL6B_DISTRICTS[row["unit_name"]]]]["fees"] = fees(row)
+        units[districts[row["unit_name"]]]["fees"] = fees(row)
     branch_fees = {
         unit_of(row["unit_name"]): fees(row)
         for row in _rows(folder, "appendix6c_land_obligation_payments.csv")
@@ -159,20 +121,17 @@ def extract(folder: Path, registry: Registry) -> dict[str, Any]:
     for unit_id, unit in registry.units.items():
         if unit.kind in ("district_one_stop", "land_branch", "commune_one_stop") and unit.district:
             points[(unit.district, unit.kind)] = unit_id
+    land_rows = {
+        (d.name, point.name): (d.district, point.kind)
+        for d in profile.pl4.districts
+        for point in d.points
+    }
     land: dict[str, dict[str, int]] = {}
     for row in _rows(folder, "appendix4_land_interagency.csv"):
         point = row["receiving_point"]
         if point == "Tổng":
             continue
-        # "Một cửa các phường" and "Một cửa xã/thị trấn" are the communes' one-stop
-        # units; "Một cửa Thị xã" is a district-level town's own one-stop unit.
-        kind = (
-            "land_branch"
-            if point.startswith("CN đất")
-            else "commune_one_stop"
-            if point.startswith(("Một cửa các", "Một cửa xã"))
-            else "district_one_stop"
-        )
+        district, kind = land_rows[(row["district"], point)]
         figures = {
             "received_new": _int(row["received_new"]),
             "carried_over": _int(row["carried_over"]),
@@ -186,7 +145,7 @@ def extract(folder: Path, registry: Registry) -> dict[str, Any]:
             "in_progress_within": _int(row["in_progress_within"]),
             "in_progress_overdue": _int(row["in_progress_overdue"]),
         }
-        key = (PL4_DISTRICTS[row["district"]], kind)
+        key = (district, kind)
         if key in points:
             land[points[key]] = figures
         elif any(figures.values()):
@@ -204,7 +163,7 @@ def extract(folder: Path, registry: Registry) -> dict[str, Any]:
 
 def main() -> int:
     folder, out = Path(sys.argv[1]), Path(sys.argv[2])
-    document = extract(folder, load_registry())
+    document = extract(folder, load_registry(), load_profile())
     out.write_text(
         json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
