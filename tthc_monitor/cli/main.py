@@ -9,7 +9,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tthc_monitor.cli import publish, replay, report, simulate, snapshot, up, worker
+from tthc_monitor.cli import (
+    alerts,
+    publish,
+    replay,
+    report,
+    simulate,
+    snapshot,
+    up,
+    worker,
+)
 from tthc_monitor.cli.common import add_common
 from tthc_monitor.core.calendar import AdjustmentFileError
 from tthc_monitor.reference.registry import ReferenceDataError
@@ -67,6 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="list events applied to the frozen period(s) after a version was frozen",
     )
     p.set_defaults(run=snapshot.run)
+
+    p = commands.add_parser("alerts", help="deadline alerts")
+    alert_commands = p.add_subparsers(dest="alerts_command", required=True)
+    p = alert_commands.add_parser("plan", help="the alerts a stream warrants (dry run)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--from", dest="start", required=True, help="first fire time (RFC 3339)")
+    p.add_argument("--to", dest="end", required=True, help="end of the window (exclusive)")
+    p.add_argument("--json", type=Path, help="output file (default stdout)")
+    p.add_argument(
+        "--lead-days",
+        type=int,
+        default=1,
+        help="working days before the due's date that due_soon fires (default 1)",
+    )
+    p.set_defaults(run=alerts.run)
+    add_common(p)
 
     p = commands.add_parser("report", help="write the monthly report from frozen snapshots")
     p.add_argument("--period", required=True, help="YYYY-MM")

@@ -69,6 +69,23 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Armed:
+    """A span during which a timeline runs against one due: open and not paused.
+
+    ``stage`` is ``"owner"`` for the dossier's own timeline (sent to the owner) or
+    ``"interagency"`` for an inter-agency stage (sent to ``unit_id``, the holder);
+    ``index`` tells stages apart. Alerts are planned from these spans.
+    """
+
+    stage: Literal["owner", "interagency"]
+    index: int
+    unit_id: str
+    start: datetime
+    end: datetime | None
+    due: datetime
+
+
+@dataclass(frozen=True)
 class Refusal:
     event_id: str
     type: str
@@ -93,6 +110,7 @@ class Timeline:
     """Changes of the 'open, not paused and past due' indicator: (x, delta) means the
     delta applies at every instant after x."""
     paused_since: datetime | None = None
+    armed: tuple[Armed, ...] = ()
     held: tuple[DossierEvent, ...] = field(default=())
     """Events kept while the dossier's ``received`` has not arrived (orphans)."""
 
@@ -139,6 +157,9 @@ class _Walker:
         self.closing_due: datetime | None = None
         self.overdue_level = 0
         self.overdue_changes: list[tuple[datetime, int]] = []
+        self.stage_index = 0
+        self.armed: list[Armed] = []
+        self._arming: dict[tuple[str, int, str], tuple[datetime, datetime]] = {}
 
     # -- dues under clock stops ------------------------------------------------------
     def _effective(self, due: _Due, at: datetime) -> datetime:
@@ -206,6 +227,7 @@ class _Walker:
             self.stage = _OpenStage(
                 event.to_unit_id, event.to_unit_id != self.received.unit_id, at, own
             )
+            self.stage_index += 1
         elif event.type in ("resolved", "withdrawn"):
             finished = event.type == "resolved"
             self._end_stage(at, finished=finished)
@@ -216,6 +238,29 @@ class _Walker:
             self.close_type = "resolved" if finished else "withdrawn"
             self.paused_since = None
         return None
+
+    def arm(self, at: datetime) -> None:
+        """Close the spans whose due changed or that stopped running; open new ones."""
+        wanted: dict[tuple[str, int, str], datetime] = {}
+        if self.closed_at is None and self.paused_since is None:
+            wanted[("owner", 0, self.received.unit_id)] = self.due.value
+            if self.stage.interagency:
+                own = self.stage.own_due
+                key = ("interagency", self.stage_index, self.stage.unit_id)
+                wanted[key] = (own if own is not None else self.due).value
+        for key, (start, due) in list(self._arming.items()):
+            if wanted.get(key) != due:
+                self.armed.append(Armed(key[0], key[1], key[2], start, at, due))  # type: ignore[arg-type]
+                del self._arming[key]
+        for key, due in wanted.items():
+            if key not in self._arming:
+                self._arming[key] = (at, due)
+
+    def finish_arming(self) -> tuple[Armed, ...]:
+        spans = list(self.armed)
+        for key, (start, due) in self._arming.items():
+            spans.append(Armed(key[0], key[1], key[2], start, None, due))  # type: ignore[arg-type]
+        return tuple(sorted(spans, key=lambda a: (a.stage != "owner", a.index, a.start)))
 
     def mark_interval(self, start: datetime, next_start: datetime | None) -> None:
         """Record the overdue indicator over (start, next_start] given the state now."""
@@ -289,6 +334,7 @@ def build_timeline(
             index += 1
         next_instant = later[index].occurred_at if index < len(later) else None
         walker.mark_interval(instant, next_instant)
+        walker.arm(instant)
         if next_instant is None:
             break
         instant = next_instant
@@ -309,4 +355,5 @@ def build_timeline(
         resolution=walker.resolution,
         overdue_changes=tuple(walker.overdue_changes),
         paused_since=walker.paused_since,
+        armed=walker.finish_arming(),
     )

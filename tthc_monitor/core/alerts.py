@@ -1,0 +1,158 @@
+"""Deadline alerts planned from a dossier's timeline (spec: alerts.md).
+
+Pure: given every known event of a dossier, :func:`plan_alerts` says which alerts are
+due and when. The timer service schedules the future ones and fires each at most once;
+``tthc-monitor alerts plan`` runs the same function over a file.
+
+Levels, for a due D (local time): ``due_soon`` at 07:30 of the last working day before
+D's date (the lead is configuration), ``due_today`` at 07:30 of D's date, ``overdue`` at
+D. A span armed after some moments passed fires only the most severe passed level, at
+once; afterwards each level fires at its moment while the span still runs. A level
+fired for a due silences it and every milder level for that due; a new due starts
+afresh. ``apology_missing`` (the project's timing, see docs/alerts.md): at 07:30 of the
+first working day after an ``overdue`` alert's date, to the unit that was late, unless
+that unit issued an ``apologized`` event for the dossier by then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Literal
+
+from tthc_monitor.core.calendar import WorkingCalendar
+from tthc_monitor.core.timeline import Armed, Timeline
+
+Level = Literal["due_soon", "due_today", "overdue", "apology_missing"]
+SEVERITY: dict[str, int] = {"due_soon": 0, "due_today": 1, "overdue": 2}
+MORNING = time(7, 30)
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    level: Level
+    dossier_id: str
+    unit_id: str
+    stage: Literal["owner", "interagency"]
+    fire_at: datetime
+    due_at: datetime
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "alert_id": self.alert_id,
+            "level": self.level,
+            "dossier_id": self.dossier_id,
+            "unit_id": self.unit_id,
+            "stage": self.stage,
+            "fire_at": self.fire_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    calendar: WorkingCalendar
+    lead_days: int = 1
+    """due_soon fires this many working days before the due's date, at 07:30."""
+    morning: time = MORNING
+
+    def at_morning(self, day: date) -> datetime:
+        return datetime.combine(day, self.morning, tzinfo=self.calendar.tz)
+
+    def moments(self, due: datetime) -> dict[str, datetime]:
+        day = self.calendar.local_date(due)
+        before = day
+        for _ in range(self.lead_days):
+            before = self._previous_working_day(before)
+        return {
+            "due_soon": self.at_morning(before),
+            "due_today": self.at_morning(day),
+            "overdue": due,
+        }
+
+    def _previous_working_day(self, day: date) -> date:
+        day = date.fromordinal(day.toordinal() - 1)
+        while not self.calendar.is_working_day(day):
+            day = date.fromordinal(day.toordinal() - 1)
+        return day
+
+    def next_working_morning(self, instant: datetime) -> datetime:
+        day = self.calendar.local_date(instant)
+        return self.at_morning(self.calendar.add_working_days(day, 1))
+
+
+def alert_id(dossier_id: str, stage: str, index: int, level: str, due: datetime) -> str:
+    """Stable across restarts and redeliveries: consumers dedupe on it."""
+    key = f"{dossier_id}|{stage}|{index}|{level}|{due.isoformat()}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
+def plan_alerts(timeline: Timeline, rules: AlertRules) -> list[Alert]:
+    """Every alert the dossier's known history warrants, sorted by fire time."""
+    if timeline.received is None:
+        return []
+    spans: dict[tuple[str, int], list[Armed]] = {}
+    for span in timeline.armed:
+        spans.setdefault((span.stage, span.index), []).append(span)
+    alerts: list[Alert] = []
+    for (stage, index), runs in spans.items():
+        alerts.extend(_plan_timeline(timeline, rules, stage, index, runs))
+    return sorted(alerts, key=lambda a: (a.fire_at, SEVERITY.get(a.level, 3), a.alert_id))
+
+
+def _plan_timeline(
+    timeline: Timeline, rules: AlertRules, stage: str, index: int, runs: list[Armed]
+) -> list[Alert]:
+    fired: dict[datetime, int] = {}  # due -> most severe level fired for it
+    out: list[Alert] = []
+
+    def fire(span: Armed, level: Level, when: datetime) -> None:
+        out.append(
+            Alert(
+                alert_id(timeline.dossier_id, stage, index, level, span.due),
+                level,
+                timeline.dossier_id,
+                span.unit_id,
+                span.stage,
+                when,
+                span.due,
+            )
+        )
+
+    for span in sorted(runs, key=lambda s: s.start):
+        moments = rules.moments(span.due)
+        done = fired.get(span.due, -1)
+        passed = [lvl for lvl, m in moments.items() if m <= span.start and SEVERITY[lvl] > done]
+        if passed:
+            worst = max(passed, key=SEVERITY.__getitem__)
+            fire(span, worst, span.start)  # type: ignore[arg-type]
+            done = SEVERITY[worst]
+        # In time order: a due set before 07:30 of its own day gives overdue first,
+        # which silences the milder due_today after it.
+        for level, moment in sorted(moments.items(), key=lambda kv: (kv[1], SEVERITY[kv[0]])):
+            if SEVERITY[level] <= done or moment <= span.start:
+                continue
+            if span.end is None or moment < span.end:
+                fire(span, level, moment)  # type: ignore[arg-type]
+                done = SEVERITY[level]
+        fired[span.due] = done
+
+    apologies = [e for e in timeline.counted if e.type == "apologized"]
+    for alert in [a for a in out if a.level == "overdue"]:
+        when = rules.next_working_morning(alert.fire_at)
+        if any(e.unit_id == alert.unit_id and e.occurred_at <= when for e in apologies):
+            continue
+        out.append(
+            Alert(
+                alert_id(timeline.dossier_id, stage, index, "apology_missing", alert.due_at),
+                "apology_missing",
+                timeline.dossier_id,
+                alert.unit_id,
+                alert.stage,
+                when,
+                alert.due_at,
+            )
+        )
+    return out
