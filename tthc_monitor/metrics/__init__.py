@@ -1,0 +1,1 @@
+"""Prometheus exposition: the metric catalogue and the collector that reads Redis."""
