@@ -14,6 +14,7 @@ from tthc_monitor.cli import (
     publish,
     replay,
     report,
+    serve,
     simulate,
     snapshot,
     up,
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=alerts.run)
     add_common(p)
+
+    p = commands.add_parser("serve", help="the metrics exporter (/metrics)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--period", help="show this period instead of the current one (YYYY-MM)")
+    p.set_defaults(run=serve.run)
 
     p = commands.add_parser("report", help="write the monthly report from frozen snapshots")
     p.add_argument("--period", required=True, help="YYYY-MM")
