@@ -99,6 +99,20 @@ CATALOGUE: tuple[Metric, ...] = (
         (),
         "Start of the current reporting period (Unix time).",
     ),
+    # -- live ------------------------------------------------------------------------------
+    Metric(
+        "tthc_open_dossiers",
+        "gauge",
+        (*UNIT, "state"),
+        "Dossiers running now at their owner (open, not paused), by the state of their "
+        "due: overdue (passed), due_today, due_soon (next working day), within.",
+    ),
+    Metric(
+        "tthc_open_stages",
+        "gauge",
+        (*UNIT, "state"),
+        "Inter-agency stages running now at the unit holding them, by the same states.",
+    ),
     # -- Decision 766 --------------------------------------------------------------------
     Metric(
         "tthc_index766_rate_ratio",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis import Redis
 
+from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.index766 import Indicator, scores
 from tthc_monitor.core.periods import PeriodScheme
 from tthc_monitor.core.snapshot import build_snapshot, unit_figures
@@ -23,6 +24,7 @@ from tthc_monitor.metrics.catalogue import BY_NAME
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.store.keys import Keys
 
+_ONE_DAY = timedelta(days=1)
 Ints = dict[str, int]
 Counts = dict[str, Ints]
 
@@ -85,7 +87,9 @@ class RedisCollector(Collector):
         namespace: str = "tthc",
         period: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
+        self.calendar = calendar
         self.redis = redis
         self.registry = registry
         self.periods = periods
@@ -126,6 +130,7 @@ class RedisCollector(Collector):
         period = self.fixed_period or self.periods.period_of(now)
         yield from self._all_time(counters)
         yield from self._period(counters, period, now)
+        yield from self._live(now)
         yield from self._pipeline(global_, stats, progress)
         duration = GaugeMetricFamily(
             "tthc_exporter_scrape_duration_seconds",
@@ -207,6 +212,41 @@ class RedisCollector(Collector):
         start = _family("tthc_period_start_timestamp_seconds")
         start.add_metric([], self.periods.start(period).timestamp())
         yield start
+
+    def _live(self, now: datetime) -> Iterator[Metric]:
+        """Running spans per unit from the due index the workers keep (core/schedule.py)."""
+        calendar_day = now.astimezone(self.periods.tz).date()
+        end_today = datetime.combine(calendar_day, datetime.min.time(), tzinfo=self.periods.tz)
+        end_today = end_today + _ONE_DAY
+        end_next = end_today + _ONE_DAY * self.days_to_next_working(calendar_day)
+        pipe = self.redis.pipeline(transaction=False)
+        units = list(self.registry.units)
+        for unit_id in units:
+            pipe.zrange(self.keys.open_index(unit_id), 0, -1, withscores=True)
+        dossiers, stages = _family("tthc_open_dossiers"), _family("tthc_open_stages")
+        bounds = (now.timestamp(), end_today.timestamp(), end_next.timestamp())
+        for unit_id, members in zip(units, pipe.execute(), strict=True):
+            counts: dict[tuple[str, str], int] = {}
+            for member, due in members:
+                stage = str(member).rsplit("|", 1)[-1]
+                state = (
+                    "overdue"
+                    if due < bounds[0]
+                    else "due_today"
+                    if due < bounds[1]
+                    else "due_soon"
+                    if due < bounds[2]
+                    else "within"
+                )
+                key = ("owner" if stage == "owner" else "interagency", state)
+                counts[key] = counts.get(key, 0) + 1
+            for (stage, state), value in sorted(counts.items()):
+                family = dossiers if stage == "owner" else stages
+                family.add_metric([unit_id, self.report_unit[unit_id], state], value)
+        yield from (dossiers, stages)
+
+    def days_to_next_working(self, day: date) -> int:
+        return (self.calendar.add_working_days(day, 1) - day).days if self.calendar else 1
 
     def _pipeline(
         self, global_: dict[str, int], stats: dict[str, int], progress: dict[str, int]
