@@ -94,6 +94,8 @@ def test_spec_example_counters(engine: Engine) -> None:
     assert counts == {
         "all||dossiers": 1,
         "2022-04|xa-cam-lo|received_direct": 1,
+        "d2022-03-16|xa-cam-lo|day_received": 1,
+        "d2022-04-07|xa-cam-lo|day_resolved": 1,
         "2022-04|xa-cam-lo|resolved_early": 1,
         "2022-04|xa-cam-lo|apologized": 1,
         "2022-04|xa-cam-lo|extended": 1,

@@ -95,6 +95,15 @@ class _Adder(Protocol):
     def __call__(self, at: datetime, unit_id: str, metric: str, amount: int = 1) -> None: ...
 
 
+DAY_PREFIX = "d"
+DAY_METRICS: tuple[str, ...] = ("day_received", "day_resolved")
+
+
+def day_bucket(instant: datetime, rules: CounterRules) -> str:
+    """The counter bucket of a local day, e.g. ``d2022-03-21`` (sorts after periods)."""
+    return DAY_PREFIX + instant.astimezone(rules.periods.tz).date().isoformat()
+
+
 def counter_key(period: str, unit_id: str, metric: str) -> str:
     return f"{period}|{unit_id}|{metric}"
 
@@ -137,6 +146,10 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
 
     channel = "received_online" if received.channel == "online" else "received_direct"
     add(received.occurred_at, owner, channel)
+    # Day buckets feed the wall's "today" figures; snapshots never read them.
+    counts[counter_key(day_bucket(received.occurred_at, rules), owner, "day_received")] += 1
+    if timeline.close_type == "resolved" and timeline.closed_at is not None:
+        counts[counter_key(day_bucket(timeline.closed_at, rules), owner, "day_resolved")] += 1
     add(received.occurred_at, owner, "open_delta", 1)
     if timeline.closed_at is not None:
         add(timeline.closed_at, owner, "open_delta", -1)

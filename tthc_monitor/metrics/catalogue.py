@@ -113,6 +113,18 @@ CATALOGUE: tuple[Metric, ...] = (
         (*UNIT, "state"),
         "Inter-agency stages running now at the unit holding them, by the same states.",
     ),
+    Metric(
+        "tthc_received_today",
+        "gauge",
+        UNIT,
+        "Dossiers received by the unit today (local day), all channels.",
+    ),
+    Metric(
+        "tthc_resolved_today",
+        "gauge",
+        UNIT,
+        "Dossiers the unit (as owner) returned a result for today (local day).",
+    ),
     # -- Decision 766 --------------------------------------------------------------------
     Metric(
         "tthc_index766_rate_ratio",

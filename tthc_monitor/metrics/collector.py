@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,10 +21,10 @@ from tthc_monitor.core.index766 import Indicator, scores
 from tthc_monitor.core.periods import PeriodScheme
 from tthc_monitor.core.snapshot import build_snapshot, unit_figures
 from tthc_monitor.metrics.catalogue import BY_NAME
+from tthc_monitor.metrics.live import LiveReader, LiveState
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.store.keys import Keys
 
-_ONE_DAY = timedelta(days=1)
 Ints = dict[str, int]
 Counts = dict[str, Ints]
 
@@ -89,7 +89,7 @@ class RedisCollector(Collector):
         clock: Callable[[], datetime] | None = None,
         calendar: WorkingCalendar | None = None,
     ) -> None:
-        self.calendar = calendar
+        self.reader = LiveReader(redis, registry, calendar or WorkingCalendar(), namespace)
         self.redis = redis
         self.registry = registry
         self.periods = periods
@@ -105,33 +105,15 @@ class RedisCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         return iter(())  # keeps registration from calling collect()
 
-    def _read(
-        self,
-    ) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int], dict[str, int]]:
-        periods = sorted(str(p) for p in self.redis.smembers(self.keys.periods))
-        pipe = self.redis.pipeline(transaction=False)
-        for period in periods:
-            pipe.hgetall(self.keys.counters(period))
-        pipe.hgetall(self.keys.counters("all"))
-        pipe.hgetall(self.keys.stats)
-        pipe.hgetall(self.keys.progress)
-        *hashes, global_, stats, progress = pipe.execute()
-
-        def ints(raw: dict[Any, Any]) -> dict[str, int]:
-            return {str(k): int(v) for k, v in raw.items()}
-
-        counters = {p: ints(h) for p, h in zip(periods, hashes, strict=True)}
-        return counters, ints(global_), ints(stats), ints(progress)
-
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
-        counters, global_, stats, progress = self._read()
         now = self.clock()
+        state = self.reader.read(now)
         period = self.fixed_period or self.periods.period_of(now)
-        yield from self._all_time(counters)
-        yield from self._period(counters, period, now)
-        yield from self._live(now)
-        yield from self._pipeline(global_, stats, progress)
+        yield from self._all_time(state.counters)
+        yield from self._period(state.counters, period, now)
+        yield from self._live(state)
+        yield from self._pipeline(state.global_, state.stats, state.progress)
         duration = GaugeMetricFamily(
             "tthc_exporter_scrape_duration_seconds",
             BY_NAME["tthc_exporter_scrape_duration_seconds"].help,
@@ -213,40 +195,18 @@ class RedisCollector(Collector):
         start.add_metric([], self.periods.start(period).timestamp())
         yield start
 
-    def _live(self, now: datetime) -> Iterator[Metric]:
-        """Running spans per unit from the due index the workers keep (core/schedule.py)."""
-        calendar_day = now.astimezone(self.periods.tz).date()
-        end_today = datetime.combine(calendar_day, datetime.min.time(), tzinfo=self.periods.tz)
-        end_today = end_today + _ONE_DAY
-        end_next = end_today + _ONE_DAY * self.days_to_next_working(calendar_day)
-        pipe = self.redis.pipeline(transaction=False)
-        units = list(self.registry.units)
-        for unit_id in units:
-            pipe.zrange(self.keys.open_index(unit_id), 0, -1, withscores=True)
+    def _live(self, state: LiveState) -> Iterator[Metric]:
         dossiers, stages = _family("tthc_open_dossiers"), _family("tthc_open_stages")
-        bounds = (now.timestamp(), end_today.timestamp(), end_next.timestamp())
-        for unit_id, members in zip(units, pipe.execute(), strict=True):
-            counts: dict[tuple[str, str], int] = {}
-            for member, due in members:
-                stage = str(member).rsplit("|", 1)[-1]
-                state = (
-                    "overdue"
-                    if due < bounds[0]
-                    else "due_today"
-                    if due < bounds[1]
-                    else "due_soon"
-                    if due < bounds[2]
-                    else "within"
-                )
-                key = ("owner" if stage == "owner" else "interagency", state)
-                counts[key] = counts.get(key, 0) + 1
-            for (stage, state), value in sorted(counts.items()):
+        for unit_id, counts in sorted(state.open.items()):
+            for (stage, name), value in sorted(counts.items()):
                 family = dossiers if stage == "owner" else stages
-                family.add_metric([unit_id, self.report_unit[unit_id], state], value)
-        yield from (dossiers, stages)
-
-    def days_to_next_working(self, day: date) -> int:
-        return (self.calendar.add_working_days(day, 1) - day).days if self.calendar else 1
+                family.add_metric([unit_id, self.report_unit.get(unit_id, unit_id), name], value)
+        received, resolved = _family("tthc_received_today"), _family("tthc_resolved_today")
+        for unit_id, values in sorted(state.today.items()):
+            labels = [unit_id, self.report_unit.get(unit_id, unit_id)]
+            received.add_metric(labels, values.get("day_received", 0))
+            resolved.add_metric(labels, values.get("day_resolved", 0))
+        yield from (dossiers, stages, received, resolved)
 
     def _pipeline(
         self, global_: dict[str, int], stats: dict[str, int], progress: dict[str, int]
