@@ -91,7 +91,15 @@ def dockerfile_stages() -> list[tuple[str, str | None, list[str]]]:
 
 def test_compose_spec_without_version_key(compose: dict[str, Any]) -> None:
     assert "version" not in compose, "the Compose spec has no version: key"
-    assert {"kafka", "redis", "worker"} <= set(compose["services"])
+    assert set(compose["services"]) == {
+        "kafka",
+        "redis",
+        "worker",
+        "serve",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    }
 
 
 def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
@@ -220,6 +228,164 @@ def test_worker_reaches_the_in_network_services(services: dict[str, dict[str, An
     assert re.fullmatch(r"redis://redis:6379/\d+", env["TTHC_REDIS_URL"])
 
 
+# ---------------------------------------------------------------------- monitoring stack --
+
+OFFICIAL_IMAGES = {
+    "prometheus": "prom/prometheus",
+    "alertmanager": "prom/alertmanager",
+    "grafana": "grafana/grafana",
+}
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(host path, container path, read-only) of the service's bind mounts."""
+    mounts = []
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            if entry.get("type") == "bind":
+                mounts.append((entry["source"], entry["target"], bool(entry.get("read_only"))))
+            continue
+        parts = entry.split(":")
+        if parts[0].startswith((".", "/")):
+            mounts.append((parts[0], parts[1], len(parts) > 2 and "ro" in parts[2].split(",")))
+    return mounts
+
+
+def healthcheck_words(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+def test_monitoring_images_are_the_official_ones(services: dict[str, dict[str, Any]]) -> None:
+    for name, repository in OFFICIAL_IMAGES.items():
+        image = services[name]["image"]
+        assert image.rsplit(":", 1)[0] == repository, image
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", image_tag(image) or ""), f"{image}: x.y.z tag"
+
+
+def test_serve_runs_the_exporter_from_the_worker_image(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    serve, worker = services["serve"], services["worker"]
+    assert serve["image"] == worker["image"]
+    assert serve["command"] == ["serve", "--host", "0.0.0.0", "--port", "8080"]
+    assert environment(serve)["TTHC_REDIS_URL"] == environment(worker)["TTHC_REDIS_URL"]
+    assert "/healthz" in healthcheck_words(serve)
+    assert serve["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_worker_can_scale(services: dict[str, dict[str, Any]]) -> None:
+    """`docker compose up --scale worker=3`: no fixed name, no host port."""
+    worker = services["worker"]
+    assert "container_name" not in worker
+    assert not worker.get("ports")
+    for name, service in services.items():
+        assert "container_name" not in service, f"{name}: container_name blocks --scale"
+
+
+def test_every_bind_mount_exists_and_is_read_only(services: dict[str, dict[str, Any]]) -> None:
+    seen = set()
+    for name, service in services.items():
+        for host, container, read_only in bind_mounts(service):
+            path = (ROOT / host).resolve()
+            assert path.exists(), f"{name}: {host} does not exist in the repository"
+            assert read_only, f"{name}: {host} -> {container} should be mounted :ro"
+            seen.add((name, container))
+    assert ("prometheus", "/etc/prometheus") in seen
+    assert ("alertmanager", "/etc/alertmanager") in seen
+    assert ("grafana", "/etc/grafana/provisioning") in seen
+    assert ("grafana", "/var/lib/grafana/dashboards") in seen
+
+
+def _container_to_host(service: dict[str, Any], path: str) -> Path:
+    """The repository file behind a container path of the service's bind mounts."""
+    for host, container, _ in bind_mounts(service):
+        if path == container or path.startswith(container.rstrip("/") + "/"):
+            return (ROOT / host / path[len(container) :].lstrip("/")).resolve()
+    raise AssertionError(f"{path} is not under a bind mount")
+
+
+def test_prometheus_config_paths_exist(services: dict[str, dict[str, Any]]) -> None:
+    prometheus = services["prometheus"]
+    flags = dict(arg.split("=", 1) for arg in prometheus["command"] if "=" in arg)
+    config_file = _container_to_host(prometheus, flags["--config.file"])
+    assert config_file.is_file()
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    rules = [p for pattern in config["rule_files"] for p in config_file.parent.glob(pattern)]
+    assert rules, "rule_files match no file"
+    targets = [
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    ]
+    assert "serve:8080" in targets
+    managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert managers == ["alertmanager:9093"]
+    assert any(target == "/prometheus" for _, target in named_volume_mounts(prometheus))
+
+
+def test_alertmanager_reads_its_config_and_webhook_file(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    alertmanager = services["alertmanager"]
+    script = " ".join(alertmanager["command"])
+    match = re.search(r"--config\.file=(\S+)", script)
+    assert match
+    config_file = _container_to_host(alertmanager, match.group(1))
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    url_files = {
+        hook["url_file"] for r in config["receivers"] for hook in r.get("webhook_configs", [])
+    }
+    assert url_files == {"/alertmanager/tthc-webhook-url"}
+    assert "> /alertmanager/tthc-webhook-url" in script
+    assert "ALERTMANAGER_WEBHOOK_URL" in environment(alertmanager)
+
+
+def test_grafana_provisioning_is_complete(services: dict[str, dict[str, Any]]) -> None:
+    grafana = services["grafana"]
+    provisioning = _container_to_host(grafana, "/etc/grafana/provisioning")
+    datasources = yaml.safe_load(
+        (provisioning / "datasources" / "prometheus.yml").read_text(encoding="utf-8")
+    )["datasources"]
+    assert [d["uid"] for d in datasources] == ["tthc-prometheus"]
+    assert datasources[0]["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load(
+        (provisioning / "dashboards" / "provider.yml").read_text(encoding="utf-8")
+    )["providers"]
+    (provider,) = providers
+    assert provider["type"] == "file"
+    folder = _container_to_host(grafana, provider["options"]["path"])
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    assert {p.name for p in folder.glob("*.json")} >= {
+        "tthc-wall.json",
+        "tthc-unit.json",
+        "tthc-operations.json",
+    }
+    env = environment(grafana)
+    home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert _container_to_host(grafana, home).is_file()
+    assert env["GF_USERS_DEFAULT_THEME"] == "dark"
+    # The password comes from .env and has no default in the compose file.
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_env_example_covers_every_variable() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", example, re.M))
+    assert used == {"GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "ALERTMANAGER_WEBHOOK_URL"}
+    assert used <= documented, sorted(used - documented)
+
+
+def test_monitoring_healthchecks_probe_http(services: dict[str, dict[str, Any]]) -> None:
+    for name, path in (
+        ("prometheus", "/-/healthy"),
+        ("alertmanager", "/-/healthy"),
+        ("grafana", "/api/health"),
+        ("serve", "/healthz"),
+    ):
+        assert path in healthcheck_words(services[name]), name
+
+
 # ------------------------------------------------------------------------- Dockerfile --
 
 
@@ -265,8 +431,11 @@ def test_docker_compose_config_validates() -> None:
     )
     if probe.returncode != 0:
         pytest.skip(f"docker compose unavailable: {(probe.stderr or probe.stdout).strip()}")
+    # Grafana's admin password has no default: validate with the example .env when the
+    # developer has not made one.
+    env_file = ROOT / ".env" if (ROOT / ".env").exists() else ROOT / ".env.example"
     result = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
+        [docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", "-q"],
         capture_output=True,
         text=True,
         timeout=60,
