@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from schemas.alerts import AlertMessage
 from schemas.events import EVENT_ADAPTER
 from schemas.reference import CalendarAdjustment, Procedure, Unit
 
@@ -46,6 +47,9 @@ def documents() -> dict[str, dict[str, Any]]:
         ),
         "calendar_adjustment.v1.schema.json": _document(
             "calendar_adjustment.v1.schema.json", "Calendar adjustment", _model(CalendarAdjustment)
+        ),
+        "alert.v1.schema.json": _document(
+            "alert.v1.schema.json", "Deadline alert, contract v1", _model(AlertMessage)
         ),
     }
 

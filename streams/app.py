@@ -27,8 +27,12 @@ from redis.asyncio import Redis
 
 from schemas.events import DossierEvent
 from streams.batching import Batch, run_batches
+from tthc_monitor.alerting.sinks import KafkaSink, WebhookSink
+from tthc_monitor.alerting.sweeper import Sink, Sweeper
 from tthc_monitor.config import Settings
 from tthc_monitor.ingest import Rejection, decode
+from tthc_monitor.kafka_admin import end_offsets
+from tthc_monitor.store.alert_store import AlertStore
 from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError
 from tthc_monitor.store.snapshots import Clock, SnapshotStore, local_now
 
@@ -38,7 +42,8 @@ MAX_BACKOFF = 30.0
 
 
 def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
-    """``clock`` tells the automatic freeze (and the adjustment listing) what time it is."""
+    """``clock`` tells the automatic freeze (and the adjustment listing) what time it is,
+    and which alerts are due."""
     settings.faust_data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         # The app id is also the Kafka consumer group.
@@ -70,15 +75,45 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         value_serializer="raw",
         partitions=1,
     )
+    alerts_out = app.topic(
+        settings.alerts_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
     engine = settings.engine
     state: dict[str, DossierStore] = {}
+    sweepers: dict[str, Sweeper] = {}
     frozen: dict[str, SnapshotStore] = {}
 
     def store() -> DossierStore:
         if "store" not in state:
             redis = Redis.from_url(settings.require_redis(), decode_responses=True)
-            state["store"] = DossierStore(redis, engine, settings.namespace, clock)
+            state["store"] = DossierStore(
+                redis, engine, settings.namespace, clock, settings.alert_horizon
+            )
         return state["store"]
+
+    async def send_alert(key: bytes, value: bytes) -> Any:
+        return await alerts_out.send(key=key, value=value)
+
+    def sweeper() -> Sweeper:
+        if "sweeper" not in sweepers:
+            sinks: list[Sink] = [KafkaSink(send_alert)]
+            if settings.alert_webhook_url:
+                sinks.append(WebhookSink(settings.alert_webhook_url))
+            alert_store = AlertStore(store().redis, settings.namespace, [s.name for s in sinks])
+            sweepers["sweeper"] = Sweeper(
+                alert_store,
+                sinks,
+                clock,
+                batch=settings.alert_batch,
+                lease=settings.alert_lease_seconds,
+                horizon=settings.alert_horizon,
+            )
+        return sweepers["sweeper"]
 
     def snapshots() -> SnapshotStore:
         if "snapshots" not in frozen:
@@ -178,5 +213,42 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             return
         for result in done:
             log.info("froze period %s: versions %s", result.period, result.versions)
+
+    # Every worker sweeps (not only the leader): the claim is atomic in Redis, so an
+    # alert fires once however many sweep, and a lone survivor keeps firing on time.
+    backlog: dict[str, Any] = {}
+
+    async def backlog_applied() -> bool:
+        """True once the events waiting in the topic when this worker started are applied.
+
+        A worker that was down must not fire an alert that an event published meanwhile
+        (a late 'resolved', say) cancels: it fires only after the backlog is in Redis.
+        """
+        if backlog.get("done"):
+            return True
+        if "targets" not in backlog:
+            loop = asyncio.get_running_loop()
+            backlog["targets"] = await loop.run_in_executor(
+                None, end_offsets, settings.require_kafka(), settings.topic
+            )
+        progress = await store().read_progress()
+        backlog["done"] = all(
+            progress.get(f"{settings.topic}:{partition}", 0) >= end
+            for partition, end in backlog["targets"].items()
+        )
+        return bool(backlog["done"])
+
+    @app.timer(interval=settings.alert_sweep_seconds)  # type: ignore[untyped-decorator]
+    async def sweep_alerts() -> None:
+        try:
+            if not await backlog_applied():
+                return
+            result = await sweeper().tick()
+        except Exception:
+            # A timer that raises stops for good: log, and sweep again at the next tick.
+            log.exception("alert sweep failed; trying again at the next tick")
+            return
+        if result.claimed:
+            log.info("fired %d alerts; delivered %s", result.claimed, result.delivered)
 
     return app

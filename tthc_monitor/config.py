@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import time
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
     web_port: int = 6066
+    admin_token: SecretStr | None = None
+    """Bearer token for `serve`'s admin routes (TTHC_ADMIN_TOKEN); unset disables them."""
     batch_size: int = Field(default=500, ge=1)
     """Events the worker applies in one Redis round trip at most."""
     batch_wait_ms: int = Field(default=50, ge=1)
@@ -46,6 +48,25 @@ class Settings(BaseSettings):
     """Days after a period's end before the worker freezes it (late events still come)."""
     snapshot_check_seconds: float = Field(default=60.0, gt=0)
     """How often the worker looks for a period to freeze."""
+
+    alerts_topic: str = "dossier-alerts"
+    alert_lead_days: int = Field(default=1, ge=1)
+    """Working days before the due's date that ``due_soon`` fires (07:30)."""
+    alert_horizon_days: float = Field(default=31.0, gt=0)
+    """A planned alert older than this when first planned is not sent (a replay of old
+    history must not flood units); also how long fired markers are kept, plus margin."""
+    alert_sweep_seconds: float = Field(default=0.5, gt=0)
+    """How often each worker claims due alerts and delivers them."""
+    alert_batch: int = Field(default=1000, ge=1)
+    """Alerts claimed (and delivered) per Redis call at most."""
+    alert_lease_seconds: float = Field(default=30.0, gt=0)
+    """An alert a worker took for delivery returns to the outbox after this long
+    without an acknowledgement (the worker died): at-least-once."""
+    alert_webhook_url: str | None = None
+    """POST every alert as JSON here too (retried with backoff; dedupe on alert_id)."""
+    clock_file: Path | None = None
+    """TEST ONLY: a file holding the current time (RFC 3339), read whenever the worker
+    asks for the time, so integration tests can run a month of deadlines in seconds."""
 
     @property
     def faust_data_dir(self) -> Path:
@@ -65,7 +86,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def engine(self) -> Engine:
-        return Engine(self.registry, self.calendar, self.periods)
+        return Engine(self.registry, self.calendar, self.periods, self.alert_lead_days)
+
+    @property
+    def alert_horizon(self) -> timedelta:
+        return timedelta(days=self.alert_horizon_days)
 
     def require_redis(self) -> str:
         if not self.redis_url:

@@ -55,6 +55,8 @@ class Env:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+    """More TTHC_* settings for the workers and the CLI (e.g. a fake clock)."""
 
     @property
     def topic(self) -> str:
@@ -80,6 +82,7 @@ class Env:
             TTHC_PARTITIONS="4",
             PYTHONPATH=str(ROOT),
         )
+        env.update(self.extra)
         return env
 
     def cli(

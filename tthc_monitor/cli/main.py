@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from tthc_monitor.cli import (
     alerts,
+    digest,
     publish,
     replay,
     report,
@@ -99,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--period", help="show this period instead of the current one (YYYY-MM)")
     p.set_defaults(run=serve.run)
+
+    p = commands.add_parser("digest", help="a unit's dossiers due today, tomorrow, overdue")
+    p.add_argument("--unit", required=True, help="unit id")
+    p.add_argument("--date", required=True, help="YYYY-MM-DD (local)")
+    p.add_argument("--json", type=Path, help="also write the digest as JSON here ('-': stdout)")
+    p.set_defaults(run=digest.run)
 
     p = commands.add_parser("report", help="write the monthly report from frozen snapshots")
     p.add_argument("--period", required=True, help="YYYY-MM")

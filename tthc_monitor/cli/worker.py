@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.clock import clock_for
 from tthc_monitor.kafka_admin import ensure_topics
 
 
@@ -20,8 +21,13 @@ def run(args: argparse.Namespace) -> int:
         settings.web_port = args.web_port
     bootstrap = settings.require_kafka()
     settings.require_redis()
-    ensure_topics(bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1})
-    app = create_app(settings)
+    topics = {
+        settings.topic: settings.partitions,
+        settings.dlq_topic: 1,
+        settings.alerts_topic: settings.partitions,
+    }
+    ensure_topics(bootstrap, topics)
+    app = create_app(settings, clock_for(settings.clock_file))
     worker = Worker(app, loglevel=args.loglevel, quiet=True)
     logging.getLogger("tthc_monitor").setLevel(args.loglevel.upper())
     worker.execute_from_commandline()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from schemas.events import DossierEvent
+from tthc_monitor.core.alerts import AlertRules
 from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.counters import Contribution, CounterRules, contribution
 from tthc_monitor.core.periods import PeriodScheme
@@ -28,6 +29,12 @@ class Engine:
     registry: Registry
     calendar: WorkingCalendar
     periods: PeriodScheme
+    alert_lead_days: int = 1
+    """Working days before the due's date that ``due_soon`` fires (docs/alerts.md)."""
+
+    @cached_property
+    def alert_rules(self) -> AlertRules:
+        return AlertRules(self.calendar, lead_days=self.alert_lead_days)
 
     @cached_property
     def rules(self) -> CounterRules:

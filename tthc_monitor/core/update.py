@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import EVENT_ADAPTER, DossierEvent
+from tthc_monitor.core.alerts import Alert, plan_alerts
 from tthc_monitor.core.counters import Contribution, diff
 from tthc_monitor.core.engine import Engine
-from tthc_monitor.core.timeline import Refusal
+from tthc_monitor.core.timeline import Armed, Refusal
 
 # Free text is never needed for counting and may carry what the contract forbids.
 NOT_STORED = frozenset({"reason"})
@@ -36,6 +37,11 @@ class DossierUpdate:
     duplicates: int
     refused: tuple[Refusal, ...]
     """Refusals of the fresh events (out of sequence)."""
+    alerts: tuple[Alert, ...] = ()
+    """The whole alert plan of the dossier's known history (empty when nothing is new:
+    no write, so nothing to reschedule)."""
+    running: tuple[Armed, ...] = ()
+    """The spans still running (open and not paused): what the per-unit due index holds."""
 
 
 def plan_update(
@@ -67,4 +73,6 @@ def plan_update(
         fresh_ids=tuple(fresh),
         duplicates=duplicates,
         refused=tuple(r for r in timeline.refused if r.event_id in fresh),
+        alerts=tuple(plan_alerts(timeline, engine.alert_rules)),
+        running=tuple(span for span in timeline.armed if span.end is None),
     )

@@ -34,3 +34,31 @@ class Keys:
     @property
     def stats(self) -> str:
         return f"{self.namespace}:stats"
+
+    # -- alerts (docs/alerts.md, "Keys") ---------------------------------------------
+    @property
+    def timers(self) -> str:
+        """Sorted set: alert id -> fire time (epoch seconds); the sweeper's queue."""
+        return f"{self.namespace}:timers"
+
+    @property
+    def alert_records(self) -> str:
+        """Hash: alert id -> compact record of a scheduled alert (core/schedule.py)."""
+        return f"{self.namespace}:alert"
+
+    @property
+    def fired(self) -> str:
+        """Sorted set: alert id -> fire time of every alert fired (pruned by age)."""
+        return f"{self.namespace}:fired"
+
+    def open_index(self, unit_id: str) -> str:
+        """Sorted set: ``{dossier_id}|{stage}`` -> due of the spans running at a unit."""
+        return f"{self.namespace}:open:{unit_id}"
+
+    def outbox(self, sink: str) -> str:
+        """List: fired alerts waiting for one sink (``kafka``, ``webhook``)."""
+        return f"{self.namespace}:alerts:outbox:{sink}"
+
+    def sending(self, sink: str) -> str:
+        """Sorted set: alerts a worker is delivering to a sink -> lease end (wall time)."""
+        return f"{self.namespace}:alerts:sending:{sink}"

@@ -15,16 +15,17 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
 
 from schemas.events import DossierEvent
-from tthc_monitor.core.counters import split_key
+from tthc_monitor.core.counters import DAY_PREFIX, split_key
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
+from tthc_monitor.core.schedule import diff_alerts, diff_index, encode_record, epoch
 from tthc_monitor.core.update import DossierUpdate, plan_update
 from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.snapshots import (
@@ -35,6 +36,7 @@ from tthc_monitor.store.snapshots import (
 )
 
 MAX_CONFLICT_RETRIES = 20
+ALERT_HORIZON = timedelta(days=31)
 
 
 class StoreBusy(Exception):
@@ -93,13 +95,16 @@ class DossierStore:
         engine: Engine,
         namespace: str = "tthc",
         clock: Callable[[], datetime] = local_now,
+        alert_horizon: timedelta = ALERT_HORIZON,
     ) -> None:
         self.redis = redis
         self.engine = engine
         self.keys = Keys(namespace)
         self.snapshot_keys = SnapshotKeys(namespace)
         self.clock = clock
-        """Decides which writes may be adjustments of a frozen period, and their time."""
+        """Decides which writes may be adjustments of a frozen period, and their time;
+        and which planned alerts are too old to schedule (``alert_horizon``)."""
+        self.alert_horizon = alert_horizon
         self._apply = redis.register_script(load_script("apply_dossier.lua"))
         self._apply_adjusting = redis.register_script(adjusting_script())
         self._progress = redis.register_script(load_script("record_progress.lua"))
@@ -129,7 +134,7 @@ class DossierStore:
         dossier_ids = list(pending)
         async with self.redis.pipeline(transaction=False) as pipe:
             for dossier_id in dossier_ids:
-                pipe.hmget(self.keys.dossier(dossier_id), "v", "ev", "c")
+                pipe.hmget(self.keys.dossier(dossier_id), "v", "ev", "c", "al", "ix")
             stored = await pipe.execute()
 
         now = self.clock()
@@ -137,7 +142,7 @@ class DossierStore:
         # (nearly all, in steady state) keep the plain script.
         horizon = adjustment_horizon(self.engine.periods, now)
         calls: list[_Call] = []
-        for dossier_id, (version, events_json, contribution_json) in zip(
+        for dossier_id, (version, events_json, contribution_json, alerts, index) in zip(
             dossier_ids, stored, strict=True
         ):
             try:
@@ -153,7 +158,14 @@ class DossierStore:
             if not update.fresh_ids:
                 result.duplicates += update.duplicates
                 continue
-            keys, args = self._apply_args(dossier_id, int(version or 0), update)
+            keys, args = self._apply_args(
+                dossier_id,
+                int(version or 0),
+                update,
+                json.loads(alerts) if alerts else {},
+                json.loads(index) if index else [],
+                now,
+            )
             script = self._apply
             closed = closed_changes(update.changes, horizon)
             if closed:
@@ -213,7 +225,13 @@ class DossierStore:
         return again
 
     def _apply_args(
-        self, dossier_id: str, version: int, update: DossierUpdate
+        self,
+        dossier_id: str,
+        version: int,
+        update: DossierUpdate,
+        scheduled: dict[str, Any],
+        indexed: list[list[Any]],
+        now: datetime,
     ) -> tuple[list[str], list[Any]]:
         counter_keys: dict[str, int] = {}
         triples: list[Any] = []
@@ -223,6 +241,9 @@ class DossierStore:
             self.keys.periods,
             self.keys.event_ids,
             self.keys.stats,
+            self.keys.timers,
+            self.keys.alert_records,
+            self.keys.fired,
         ]
         for key, delta in sorted(update.changes.items()):
             period, unit_id, metric = split_key(key)
@@ -230,9 +251,18 @@ class DossierStore:
             if redis_key not in counter_keys:
                 keys.append(redis_key)
                 counter_keys[redis_key] = len(keys)  # Lua indexes from 1
-                if redis_key != self.keys.counters("all"):
+                # Day buckets (the wall's "today") stay out of the periods set, so
+                # snapshots and freezes never see them.
+                if redis_key != self.keys.counters("all") and not period.startswith(DAY_PREFIX):
                     periods.add(period)
             triples.extend((counter_keys[redis_key], f"{unit_id}|{metric}", delta))
+        timers = diff_alerts(update.alerts, scheduled, now, self.alert_horizon)
+        index = diff_index(dossier_id, update.running, indexed)
+        index_args: list[Any] = []
+        for unit_id, member, due in index.put:
+            index_args.extend((self._key_index(keys, self.keys.open_index(unit_id)), member, due))
+        for unit_id, member in index.remove:
+            index_args.extend((self._key_index(keys, self.keys.open_index(unit_id)), member, ""))
         args: list[Any] = [
             version,
             json.dumps(update.events, ensure_ascii=False, separators=(",", ":")),
@@ -243,9 +273,24 @@ class DossierStore:
             len(update.refused),
             len(periods),
             *sorted(periods),
+            len(timers.schedule),
+            *(v for a in timers.schedule for v in (a.alert_id, epoch(a.fire_at), encode_record(a))),
+            len(timers.cancel),
+            *timers.cancel,
+            _compact(timers.state) if timers.state else "",
+            len(index_args) // 3,
+            *index_args,
+            _compact(index.state) if index.state else "",
             *triples,
         ]
         return keys, args
+
+    @staticmethod
+    def _key_index(keys: list[str], key: str) -> int:
+        """Position (1-based, as Lua counts) of ``key`` in ``keys``, appending it if new."""
+        if key not in keys:
+            keys.append(key)
+        return keys.index(key) + 1
 
     async def _record_progress(self, batch: Iterable[Incoming], result: BatchResult) -> None:
         offsets: dict[str, int] = {}
@@ -286,6 +331,10 @@ class DossierStore:
 
     async def read_stats(self) -> dict[str, int]:
         return _ints(await self.redis.hgetall(self.keys.stats))
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _text(value: str | bytes) -> str:

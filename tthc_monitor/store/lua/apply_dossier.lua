@@ -5,7 +5,11 @@
 -- KEYS[3]      event id index          ({ns}:eid; event_id -> dossier_id)
 -- KEYS[4]      pipeline statistics     ({ns}:stats; `applied` and `refused` move with
 --              the write, so a crash can never count an event twice or not at all)
--- KEYS[5..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g)
+-- KEYS[5]      alert timers            ({ns}:timers; zset alert id -> fire time)
+-- KEYS[6]      alert records           ({ns}:alert; hash alert id -> compact record)
+-- KEYS[7]      fired alerts            ({ns}:fired; zset alert id -> fire time)
+-- KEYS[8..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g), then the per-unit
+--              due indexes touched     ({ns}:open:{unit_id}; zset member -> due)
 --
 -- ARGV[1]      expected version of the dossier hash (0 when the dossier is new)
 -- ARGV[2]      events JSON (the dossier's whole, deduplicated event list)
@@ -15,6 +19,13 @@
 -- ARGV[6..5+F] the event ids this write adds
 -- ARGV[6+F]    how many of them the sequence rules refuse
 -- then         number P of period names, and P period names to remember in KEYS[2]
+-- then         number A of alerts to schedule, and A triples (id, fire time, record);
+--              an id in KEYS[7] has fired and is never scheduled again
+-- then         number C of alert ids to cancel, and the C ids (a no-op once fired)
+-- then         the dossier's scheduled alerts after the write (field `al`; '' = none)
+-- then         number X of index changes, and X triples (index into KEYS, member,
+--              due; an empty due removes the member)
+-- then         the dossier's index entries after the write (field `ix`; '' = none)
 -- then         triples (index into KEYS, field, delta) for every counter that changes
 --
 -- Returns the new version; -1 when the stored version is not the expected one
@@ -53,6 +64,41 @@ for i = at + 1, at + periods do
   redis.call('SADD', KEYS[2], ARGV[i])
 end
 local i = at + periods + 1
+-- Timers move with the state: a crash never leaves a write without its alerts, and a
+-- late event cancels (ZREM) the alerts it makes unwarranted in the same step.
+local alerts = tonumber(ARGV[i])
+for j = i + 1, i + 3 * alerts, 3 do
+  if not redis.call('ZSCORE', KEYS[7], ARGV[j]) then
+    redis.call('ZADD', KEYS[5], ARGV[j + 1], ARGV[j])
+    redis.call('HSET', KEYS[6], ARGV[j], ARGV[j + 2])
+  end
+end
+i = i + 3 * alerts + 1
+local cancels = tonumber(ARGV[i])
+for j = i + 1, i + cancels do
+  redis.call('ZREM', KEYS[5], ARGV[j])
+  redis.call('HDEL', KEYS[6], ARGV[j])
+end
+i = i + cancels + 1
+local function keep(name, value)
+  if value == '' then
+    redis.call('HDEL', KEYS[1], name)
+  else
+    redis.call('HSET', KEYS[1], name, value)
+  end
+end
+keep('al', ARGV[i])
+local changes = tonumber(ARGV[i + 1])
+for j = i + 2, i + 1 + 3 * changes, 3 do
+  if ARGV[j + 2] == '' then
+    redis.call('ZREM', KEYS[tonumber(ARGV[j])], ARGV[j + 1])
+  else
+    redis.call('ZADD', KEYS[tonumber(ARGV[j])], ARGV[j + 2], ARGV[j + 1])
+  end
+end
+i = i + 2 + 3 * changes
+keep('ix', ARGV[i])
+i = i + 1
 while i <= #ARGV do
   local key = KEYS[tonumber(ARGV[i])]
   local field = ARGV[i + 1]

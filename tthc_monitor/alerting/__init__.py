@@ -1,0 +1,1 @@
+"""Firing deadline alerts: the sweeper and its sinks (docs/alerts.md)."""

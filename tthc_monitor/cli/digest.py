@@ -1,0 +1,35 @@
+"""``tthc-monitor digest``: one unit's dossiers due today, next working day, overdue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import date
+
+from redis.asyncio import Redis
+
+from tthc_monitor.alerting.digest import Digest, build_digest
+from tthc_monitor.cli.common import settings_from, write_json
+from tthc_monitor.store.alert_store import AlertStore
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.unit not in settings.registry.units:
+        print(f"tthc-monitor: unknown unit {args.unit!r}")
+        return 2
+    day = date.fromisoformat(args.date)
+
+    async def read() -> Digest:
+        redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+        try:
+            store = AlertStore(redis, settings.namespace, ())
+            return await build_digest(store, settings.calendar, args.unit, day)
+        finally:
+            await redis.aclose()
+
+    digest = asyncio.run(read())
+    if args.json:
+        write_json(digest.as_dict(), args.json)
+    print(digest.text(), end="")
+    return 0
