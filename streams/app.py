@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ import faust
 from redis.asyncio import Redis
 
 from schemas.events import DossierEvent
+from streams import worker_metrics
 from streams.batching import Batch, run_batches
 from tthc_monitor.alerting.sinks import KafkaSink, WebhookSink
 from tthc_monitor.alerting.sweeper import Sink, Sweeper
@@ -163,6 +165,19 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
                 continue
             for dossier_id, event_id, why in result.refused:
                 log.info("refused event %s of dossier %s: %s", event_id, dossier_id, why)
+            written = time.time()
+            for events in valid.values():
+                for decoded, message in events:
+                    worker_metrics.LAG.labels("occurred").observe(
+                        max(0.0, written - decoded.occurred_at.timestamp())
+                    )
+                    if message.timestamp:
+                        worker_metrics.LAG.labels("arrival").observe(
+                            max(0.0, written - message.timestamp)
+                        )
+            worker_metrics.EVENTS.labels("applied").inc(result.applied)
+            worker_metrics.EVENTS.labels("duplicate").inc(result.duplicates)
+            worker_metrics.EVENTS.labels("refused").inc(len(result.refused))
             break
         # Progress last: `publish --wait` must not see the end before the writes.
         offsets: dict[str, int] = {}
@@ -171,6 +186,14 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             key = f"{message.topic}:{message.partition}"
             offsets[key] = max(offsets.get(key, 0), message.offset + 1)
         await store().record(offsets, {"dead_letters": rejected, "batches": 1})
+        worker_metrics.EVENTS.labels("dead_letter").inc(rejected)
+        worker_metrics.BATCHES.inc()
+        for event in batch:
+            tp = event.message.tp
+            highwater = app.consumer.highwater(tp)
+            if highwater is not None:
+                lag = max(0, highwater - offsets[f"{tp.topic}:{tp.partition}"])
+                worker_metrics.CONSUMER_LAG.labels(str(tp.partition)).set(lag)
 
     async def handle_until_done(batch: Batch) -> None:
         delay = 0.5

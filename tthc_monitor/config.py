@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
     web_port: int = 6066
+    worker_metrics_port: int | None = None
+    """The worker's own /metrics (pipeline health); unset: not served."""
+    worker_metrics_host: str = "127.0.0.1"
     admin_token: SecretStr | None = None
     """Bearer token for `serve`'s admin routes (TTHC_ADMIN_TOKEN); unset disables them."""
     batch_size: int = Field(default=500, ge=1)

@@ -313,10 +313,12 @@ def test_prometheus_config_paths_exist(services: dict[str, dict[str, Any]]) -> N
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     rules = [p for pattern in config["rule_files"] for p in config_file.parent.glob(pattern)]
     assert rules, "rule_files match no file"
-    targets = [
-        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
-    ]
+    jobs = config["scrape_configs"]
+    targets = [t for job in jobs for c in job.get("static_configs", []) for t in c["targets"]]
     assert "serve:8080" in targets
+    # Workers are found by DNS, so `--scale worker=N` needs no config change.
+    workers = [job for job in jobs if job["job_name"] == "tthc-worker"]
+    assert workers and workers[0]["dns_sd_configs"][0]["names"] == ["worker"]
     managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert managers == ["alertmanager:9093"]
     assert any(target == "/prometheus" for _, target in named_volume_mounts(prometheus))

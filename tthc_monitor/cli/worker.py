@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     }
     ensure_topics(bootstrap, topics)
     app = create_app(settings, clock_for(settings.clock_file))
+    if settings.worker_metrics_port:
+        from streams import worker_metrics
+
+        worker_metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
     worker = Worker(app, loglevel=args.loglevel, quiet=True)
     logging.getLogger("tthc_monitor").setLevel(args.loglevel.upper())
     worker.execute_from_commandline()

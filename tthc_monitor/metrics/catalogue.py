@@ -187,6 +187,31 @@ CATALOGUE: tuple[Metric, ...] = (
 
 BY_NAME = {metric.name: metric for metric in CATALOGUE}
 
+# Each worker's own endpoint (TTHC_WORKER_METRICS_PORT): pipeline health of one process.
+WORKER_CATALOGUE: tuple[Metric, ...] = (
+    Metric(
+        "tthc_worker_events_total",
+        "counter",
+        ("outcome",),
+        "Events this worker processed, by outcome: applied, duplicate, refused, dead_letter.",
+    ),
+    Metric(
+        "tthc_worker_event_lag_seconds",
+        "gauge",
+        ("since",),
+        "Histogram: time from a valid message to its batch being written in Redis "
+        "(redeliveries included); since=occurred (event time) or since=arrival "
+        "(Kafka message timestamp).",
+    ),
+    Metric(
+        "tthc_worker_consumer_lag_messages",
+        "gauge",
+        ("partition",),
+        "Messages of the partition not yet applied by this worker.",
+    ),
+    Metric("tthc_worker_batches_total", "counter", (), "Batches this worker applied."),
+)
+
 
 def render_markdown() -> str:
     lines = [
@@ -202,4 +227,18 @@ def render_markdown() -> str:
     for m in CATALOGUE:
         labels = ", ".join(f"`{label}`" for label in m.labels) or "—"
         lines.append(f"| `{m.name}` | {m.kind} | {labels} | {m.help} |")
+    lines += [
+        "",
+        "## Each worker's own endpoint",
+        "",
+        "With `TTHC_WORKER_METRICS_PORT` set, every worker serves its pipeline health",
+        "(`streams/worker_metrics.py`); Prometheus finds the replicas by DNS in compose.",
+        "",
+        "| metric | type | labels | meaning |",
+        "|---|---|---|---|",
+    ]
+    for m in WORKER_CATALOGUE:
+        labels = ", ".join(f"`{label}`" for label in m.labels) or "—"
+        kind = "histogram" if m.name.endswith("_seconds") else m.kind
+        lines.append(f"| `{m.name}` | {kind} | {labels} | {m.help} |")
     return "\n".join(lines) + "\n"
