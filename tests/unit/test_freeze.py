@@ -126,14 +126,13 @@ def test_version_and_adjustment_records_round_trip() -> None:
 def test_adjusting_call_layout() -> None:
     """record_adjustments.lua finds the apply arguments and each period's counter hash."""
     keys = ["ns:d:D1", "ns:periods", "ns:eid", "ns:p:2022-04", "ns:g", "ns:p:2022-03"]
-    # version, events, contribution, dossier, 1 fresh id, 2 periods, then 3 triples
+    # version, events, contribution, dossier, 1 fresh id, 2 periods, then the changes
     args = [0, "[]", "{}", "D1", 1, "e1", 2, "2022-03", "2022-04"]
-    triples = [4, "u|received_online", 1, 5, "|dossiers", 1, 6, "u|open_delta", 1]
+    triples = ["4\tu|received_online\t1\n5\t|dossiers\t1\n6\tu|open_delta\t1\n"]
     record = {"event_id": "e1", "event_ids": ["e1"], "dossier_id": "D1", "applied_at": "t"}
     all_keys, all_args = adjusting_call(
         keys,
         [*args, *triples],
-        3,
         ["2022-04", "2022-03"],
         SnapshotKeys("ns"),
         Keys("ns").counters,
@@ -147,7 +146,7 @@ def test_adjusting_call_layout() -> None:
         "ns:adj:2022-04",
     ]
     count = len(args) + len(triples)
-    assert all_args[:3] == [len(keys), count, len(args) + 1]
+    assert all_args[:3] == [len(keys), count, count]
     assert all_args[3 : 3 + count] == [*args, *triples]
     assert json.loads(all_args[3 + count]) == record
     assert all_args[4 + count :] == [6, 4]  # counter hashes of 2022-03 and 2022-04

@@ -178,7 +178,6 @@ class DossierStore:
                 keys, args = adjusting_call(
                     keys,
                     args,
-                    len(update.changes),
                     closed,
                     self.snapshot_keys,
                     self.keys.counters,
@@ -234,7 +233,7 @@ class DossierStore:
         now: datetime,
     ) -> tuple[list[str], list[Any]]:
         counter_keys: dict[str, int] = {}
-        triples: list[Any] = []
+        triples: list[str] = []
         periods: set[str] = set()
         keys = [
             self.keys.dossier(dossier_id),
@@ -255,7 +254,7 @@ class DossierStore:
                 # snapshots and freezes never see them.
                 if redis_key != self.keys.counters("all") and not period.startswith(DAY_PREFIX):
                     periods.add(period)
-            triples.extend((counter_keys[redis_key], f"{unit_id}|{metric}", delta))
+            triples.append(f"{counter_keys[redis_key]}\t{unit_id}|{metric}\t{delta}\n")
         timers = diff_alerts(update.alerts, scheduled, now, self.alert_horizon)
         index = diff_index(dossier_id, update.running, indexed)
         index_args: list[Any] = []
@@ -281,7 +280,7 @@ class DossierStore:
             len(index_args) // 3,
             *index_args,
             _compact(index.state) if index.state else "",
-            *triples,
+            "".join(triples),
         ]
         return keys, args
 

@@ -101,7 +101,6 @@ def adjusting_script() -> str:
 def adjusting_call(
     keys: Sequence[str],
     args: Sequence[Any],
-    triples: int,
     closed: Iterable[str],
     snapshot_keys: SnapshotKeys,
     counter_key: Callable[[str], str],
@@ -109,7 +108,7 @@ def adjusting_call(
 ) -> tuple[list[str], list[Any]]:
     """Keys and arguments of ``adjusting_script`` around one apply_dossier.lua call.
 
-    ``args`` ends with ``triples`` counter triples; ``closed`` names the periods the
+    ``args`` ends with the packed counter changes; ``closed`` names the periods the
     write changes that may be frozen; ``record`` is the adjustment without its changes.
     """
     all_keys = list(keys)
@@ -117,7 +116,7 @@ def adjusting_call(
     for period in sorted(closed):
         all_keys.extend((snapshot_keys.versions(period), snapshot_keys.adjustments(period)))
         indexes.append(keys.index(counter_key(period)) + 1)  # Lua indexes from 1
-    head = [len(keys), len(args), len(args) - 3 * triples + 1]
+    head = [len(keys), len(args), len(args)]
     body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     return all_keys, [*head, *args, body, *indexes]
 

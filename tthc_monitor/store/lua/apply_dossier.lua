@@ -26,7 +26,9 @@
 -- then         number X of index changes, and X triples (index into KEYS, member,
 --              due; an empty due removes the member)
 -- then         the dossier's index entries after the write (field `ix`; '' = none)
--- then         triples (index into KEYS, field, delta) for every counter that changes
+-- then         every counter that changes, packed in one argument (an argument costs
+--              the client more than its bytes): lines "index into KEYS<TAB>field<TAB>
+--              delta" ended by a newline
 --
 -- Returns the new version; -1 when the stored version is not the expected one
 -- (another writer got there first: re-read and recompute); or a list
@@ -98,14 +100,11 @@ for j = i + 2, i + 1 + 3 * changes, 3 do
 end
 i = i + 2 + 3 * changes
 keep('ix', ARGV[i])
-i = i + 1
-while i <= #ARGV do
-  local key = KEYS[tonumber(ARGV[i])]
-  local field = ARGV[i + 1]
+for index, field, delta in string.gmatch(ARGV[i + 1], '(%d+)\t([^\t]+)\t(-?%d+)\n') do
+  local key = KEYS[tonumber(index)]
   -- Drop fields that fall back to zero so hashes stay as small as the live data.
-  if redis.call('HINCRBY', key, field, ARGV[i + 2]) == 0 then
+  if redis.call('HINCRBY', key, field, delta) == 0 then
     redis.call('HDEL', key, field)
   end
-  i = i + 3
 end
 return version

@@ -13,7 +13,7 @@
 --
 -- ARGV[1]        k: number of apply_dossier.lua keys
 -- ARGV[2]        a: number of apply_dossier.lua arguments
--- ARGV[3]        position (1-based, among those arguments) of the first counter triple
+-- ARGV[3]        position (1-based, among those arguments) of the packed counter changes
 -- ARGV[4..3+a]   the apply_dossier.lua arguments
 -- ARGV[4+a]      the adjustment without its changes: JSON {event_id, event_ids, dossier_id,
 --                applied_at}
@@ -48,9 +48,10 @@ for j = 5 + nargs, #ARGV do
     end
     local counter = tonumber(ARGV[j])
     local changes = {}
-    for i = first_triple, nargs, 3 do
-      if tonumber(apply_args[i]) == counter then
-        changes[apply_args[i + 1]] = tonumber(apply_args[i + 2])
+    local packed = apply_args[first_triple]
+    for index, field, delta in string.gmatch(packed, '(%d+)\t([^\t]+)\t(-?%d+)\n') do
+      if tonumber(index) == counter then
+        changes[field] = tonumber(delta)
       end
     end
     record = record or cjson.decode(ARGV[4 + nargs])
