@@ -19,7 +19,7 @@ from redis import Redis
 from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.index766 import Indicator, scores
 from tthc_monitor.core.periods import PeriodScheme
-from tthc_monitor.core.snapshot import build_snapshot, unit_figures
+from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS, build_snapshot, unit_figures
 from tthc_monitor.metrics.catalogue import BY_NAME
 from tthc_monitor.metrics.live import LiveReader, LiveState
 from tthc_monitor.reference.registry import Registry
@@ -52,22 +52,8 @@ FLOWS: dict[str, tuple[str, str | None, str | None]] = {
     "extended": ("tthc_extended_total", None, None),
     "withdrawn": ("tthc_withdrawn_total", None, None),
 }
-PERIOD_FIGURES = (
-    "received_online",
-    "received_direct",
-    "received_interagency",
-    "carried_over",
-    "resolved_early",
-    "resolved_on_time",
-    "resolved_late",
-    "late_as_initial",
-    "late_as_interagency",
-    "apologized",
-    "extended",
-    "withdrawn",
-    "in_progress_within",
-    "in_progress_overdue",
-)
+# The period gauges carry every integer field of the snapshot (docs/snapshot.md).
+PERIOD_FIGURES = SNAPSHOT_FIELDS
 
 
 def _family(name: str, **kwargs: Any) -> CounterMetricFamily | GaugeMetricFamily:
