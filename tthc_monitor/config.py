@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tthc_monitor.core.alerts import load_alert_leads
 from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.periods import PeriodScheme
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
 
     alerts_topic: str = "dossier-alerts"
     alert_lead_days: int = Field(default=1, ge=1)
+    alert_leads: Path | None = None
+    """CSV ``procedure_id,lead_days``: per-procedure due_soon leads (TTHC_ALERT_LEADS)."""
     """Working days before the due's date that ``due_soon`` fires (07:30)."""
     alert_horizon_days: float = Field(default=31.0, gt=0)
     """A planned alert older than this when first planned is not sent (a replay of old
@@ -89,7 +92,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def engine(self) -> Engine:
-        return Engine(self.registry, self.calendar, self.periods, self.alert_lead_days)
+        return Engine(
+            self.registry,
+            self.calendar,
+            self.periods,
+            self.alert_lead_days,
+            load_alert_leads(self.alert_leads) if self.alert_leads else {},
+        )
 
     @property
     def alert_horizon(self) -> timedelta:

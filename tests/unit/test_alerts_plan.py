@@ -171,3 +171,22 @@ def test_alert_rules_hold_for_any_history(engine: Engine, data: st.DataObject) -
             and (span.end is None or alert.fire_at < span.end)
             for span in timeline.armed
         ), alert
+
+
+def test_per_procedure_lead(engine: Engine, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tthc_monitor.core.alerts import load_alert_leads
+
+    leads = Path(str(tmp_path)) / "leads.csv"
+    leads.write_text(f"procedure_id,lead_days\n{JUSTICE},3\n", encoding="utf-8")
+    rules = AlertRules(engine.calendar, lead_overrides=load_alert_leads(leads))
+    events = [received("G1", "2022-03-21 09:00", "2022-03-25 17:00")]
+    alerts = plan_alerts(engine.timeline("G1", events), rules)
+    # Three working days before Friday 25/3: Tuesday 22/3, 07:30.
+    assert (alerts[0].level, alerts[0].fire_at) == ("due_soon", at("2022-03-22 07:30"))
+    leads.write_text("procedure_id,lead_days\nx,0\n", encoding="utf-8")
+    import pytest
+
+    with pytest.raises(ValueError, match="line 2, field 'lead_days'"):
+        load_alert_leads(leads)

@@ -31,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.file}:{number}: {decoded.describe()}", file=sys.stderr)
             continue
         by_dossier[decoded.dossier_id].append(decoded)
-    rules = AlertRules(settings.calendar, lead_days=args.lead_days)
+    rules = AlertRules(
+        settings.calendar,
+        lead_days=args.lead_days,
+        lead_overrides=engine.alert_lead_overrides,
+    )
     alerts = [
         alert
         for dossier_id, events in by_dossier.items()

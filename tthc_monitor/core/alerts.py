@@ -16,9 +16,12 @@ that unit issued an ``apologized`` event for the dossier by then.
 
 from __future__ import annotations
 
+import csv
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Literal
 
 from tthc_monitor.core.calendar import WorkingCalendar
@@ -57,14 +60,16 @@ class AlertRules:
     lead_days: int = 1
     """due_soon fires this many working days before the due's date, at 07:30."""
     morning: time = MORNING
+    lead_overrides: Mapping[str, int] = field(default_factory=dict)
+    """Per-procedure lead in working days (procedure_id -> days), over ``lead_days``."""
 
     def at_morning(self, day: date) -> datetime:
         return datetime.combine(day, self.morning, tzinfo=self.calendar.tz)
 
-    def moments(self, due: datetime) -> dict[str, datetime]:
+    def moments(self, due: datetime, procedure_id: str = "") -> dict[str, datetime]:
         day = self.calendar.local_date(due)
         before = day
-        for _ in range(self.lead_days):
+        for _ in range(self.lead_overrides.get(procedure_id, self.lead_days)):
             before = self._previous_working_day(before)
         return {
             "due_soon": self.at_morning(before),
@@ -105,6 +110,7 @@ def plan_alerts(timeline: Timeline, rules: AlertRules) -> list[Alert]:
 def _plan_timeline(
     timeline: Timeline, rules: AlertRules, stage: str, index: int, runs: list[Armed]
 ) -> list[Alert]:
+    procedure = timeline.received.procedure_id if timeline.received else ""
     fired: dict[datetime, int] = {}  # due -> most severe level fired for it
     out: list[Alert] = []
 
@@ -122,7 +128,7 @@ def _plan_timeline(
         )
 
     for span in sorted(runs, key=lambda s: s.start):
-        moments = rules.moments(span.due)
+        moments = rules.moments(span.due, procedure)
         done = fired.get(span.due, -1)
         passed = [lvl for lvl, m in moments.items() if m <= span.start and SEVERITY[lvl] > done]
         if passed:
@@ -156,3 +162,21 @@ def _plan_timeline(
             )
         )
     return out
+
+
+def load_alert_leads(path: Path) -> dict[str, int]:
+    """Per-procedure leads: CSV ``procedure_id,lead_days`` (lead_days a whole number >= 1)."""
+    leads: dict[str, int] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != ["procedure_id", "lead_days"]:
+            raise ValueError(f"{path}: header must be procedure_id,lead_days")
+        for line, row in enumerate(reader, start=2):
+            try:
+                days = int(row["lead_days"])
+            except ValueError:
+                raise ValueError(f"{path}: line {line}, field 'lead_days': not a number") from None
+            if days < 1:
+                raise ValueError(f"{path}: line {line}, field 'lead_days': must be at least 1")
+            leads[row["procedure_id"]] = days
+    return leads

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from schemas.events import DossierEvent
@@ -30,11 +30,16 @@ class Engine:
     calendar: WorkingCalendar
     periods: PeriodScheme
     alert_lead_days: int = 1
+    alert_lead_overrides: Mapping[str, int] = field(default_factory=dict)
     """Working days before the due's date that ``due_soon`` fires (docs/alerts.md)."""
 
     @cached_property
     def alert_rules(self) -> AlertRules:
-        return AlertRules(self.calendar, lead_days=self.alert_lead_days)
+        return AlertRules(
+            self.calendar,
+            lead_days=self.alert_lead_days,
+            lead_overrides=self.alert_lead_overrides,
+        )
 
     @cached_property
     def rules(self) -> CounterRules:
