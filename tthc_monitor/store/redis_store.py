@@ -257,11 +257,14 @@ class DossierStore:
             triples.append(f"{counter_keys[redis_key]}\t{unit_id}|{metric}\t{delta}\n")
         timers = diff_alerts(update.alerts, scheduled, now, self.alert_horizon)
         index = diff_index(dossier_id, update.running, indexed)
-        index_args: list[Any] = []
+        # Few, larger arguments: redis-py's packing costs per argument, cjson does not.
+        index_changes: list[list[Any]] = []
         for unit_id, member, due in index.put:
-            index_args.extend((self._key_index(keys, self.keys.open_index(unit_id)), member, due))
+            position = self._key_index(keys, self.keys.open_index(unit_id))
+            index_changes.append([position, member, str(due)])
         for unit_id, member in index.remove:
-            index_args.extend((self._key_index(keys, self.keys.open_index(unit_id)), member, ""))
+            index_changes.append([self._key_index(keys, self.keys.open_index(unit_id)), member, ""])
+        schedule = [[a.alert_id, str(epoch(a.fire_at)), encode_record(a)] for a in timers.schedule]
         args: list[Any] = [
             version,
             json.dumps(update.events, ensure_ascii=False, separators=(",", ":")),
@@ -272,13 +275,10 @@ class DossierStore:
             len(update.refused),
             len(periods),
             *sorted(periods),
-            len(timers.schedule),
-            *(v for a in timers.schedule for v in (a.alert_id, epoch(a.fire_at), encode_record(a))),
-            len(timers.cancel),
-            *timers.cancel,
+            _compact(schedule),
+            _compact(list(timers.cancel)),
             _compact(timers.state) if timers.state else "",
-            len(index_args) // 3,
-            *index_args,
+            _compact(index_changes),
             _compact(index.state) if index.state else "",
             "".join(triples),
         ]

@@ -19,12 +19,12 @@
 -- ARGV[6..5+F] the event ids this write adds
 -- ARGV[6+F]    how many of them the sequence rules refuse
 -- then         number P of period names, and P period names to remember in KEYS[2]
--- then         number A of alerts to schedule, and A triples (id, fire time, record);
---              an id in KEYS[7] has fired and is never scheduled again
--- then         number C of alert ids to cancel, and the C ids (a no-op once fired)
+-- then         alerts to schedule, JSON [[id, fire time, record], ...]; an id in KEYS[7]
+--              has fired and is never scheduled again
+-- then         alert ids to cancel, JSON [id, ...] (a no-op once fired)
 -- then         the dossier's scheduled alerts after the write (field `al`; '' = none)
--- then         number X of index changes, and X triples (index into KEYS, member,
---              due; an empty due removes the member)
+-- then         index changes, JSON [[index into KEYS, member, due], ...] (an empty due
+--              removes the member)
 -- then         the dossier's index entries after the write (field `ix`; '' = none)
 -- then         every counter that changes, packed in one argument (an argument costs
 --              the client more than its bytes): lines "index into KEYS<TAB>field<TAB>
@@ -68,20 +68,17 @@ end
 local i = at + periods + 1
 -- Timers move with the state: a crash never leaves a write without its alerts, and a
 -- late event cancels (ZREM) the alerts it makes unwarranted in the same step.
-local alerts = tonumber(ARGV[i])
-for j = i + 1, i + 3 * alerts, 3 do
-  if not redis.call('ZSCORE', KEYS[7], ARGV[j]) then
-    redis.call('ZADD', KEYS[5], ARGV[j + 1], ARGV[j])
-    redis.call('HSET', KEYS[6], ARGV[j], ARGV[j + 2])
+for _, alert in ipairs(cjson.decode(ARGV[i])) do
+  if not redis.call('ZSCORE', KEYS[7], alert[1]) then
+    redis.call('ZADD', KEYS[5], alert[2], alert[1])
+    redis.call('HSET', KEYS[6], alert[1], alert[3])
   end
 end
-i = i + 3 * alerts + 1
-local cancels = tonumber(ARGV[i])
-for j = i + 1, i + cancels do
-  redis.call('ZREM', KEYS[5], ARGV[j])
-  redis.call('HDEL', KEYS[6], ARGV[j])
+for _, id in ipairs(cjson.decode(ARGV[i + 1])) do
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('HDEL', KEYS[6], id)
 end
-i = i + cancels + 1
+i = i + 2
 local function keep(name, value)
   if value == '' then
     redis.call('HDEL', KEYS[1], name)
@@ -90,15 +87,14 @@ local function keep(name, value)
   end
 end
 keep('al', ARGV[i])
-local changes = tonumber(ARGV[i + 1])
-for j = i + 2, i + 1 + 3 * changes, 3 do
-  if ARGV[j + 2] == '' then
-    redis.call('ZREM', KEYS[tonumber(ARGV[j])], ARGV[j + 1])
+for _, change in ipairs(cjson.decode(ARGV[i + 1])) do
+  if change[3] == '' then
+    redis.call('ZREM', KEYS[change[1]], change[2])
   else
-    redis.call('ZADD', KEYS[tonumber(ARGV[j])], ARGV[j + 2], ARGV[j + 1])
+    redis.call('ZADD', KEYS[change[1]], change[3], change[2])
   end
 end
-i = i + 2 + 3 * changes
+i = i + 2
 keep('ix', ARGV[i])
 for index, field, delta in string.gmatch(ARGV[i + 1], '(%d+)\t([^\t]+)\t(-?%d+)\n') do
   local key = KEYS[tonumber(index)]
