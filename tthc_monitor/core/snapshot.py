@@ -53,6 +53,13 @@ LAND_FIELDS = {
     "late_at_construction": "land_late_at_construction",
     "late_at_tax": "land_late_at_tax",
 }
+# Every field of a snapshot entry's `land` object.
+LAND_SNAPSHOT_FIELDS: tuple[str, ...] = (
+    *LAND_FIELDS,
+    "carried_over",
+    "in_progress_within",
+    "in_progress_overdue",
+)
 
 
 def unit_figures(

@@ -70,7 +70,7 @@ class LiveReader:
         for field_, value in _ints(results[n + 3]).items():
             unit_id, metric = field_.split("|", 1)
             state.today.setdefault(unit_id, {})[metric] = value
-        bounds = self._bounds(now, today)
+        bounds = self.due_bounds(now, today)
         for unit_id, members in zip(units, results[n + 4 :], strict=True):
             counts: dict[tuple[str, str], int] = {}
             for member, due in members:
@@ -81,7 +81,7 @@ class LiveReader:
                 state.open[unit_id] = counts
         return state
 
-    def _bounds(self, now: datetime, today: date) -> tuple[float, float, float, float]:
+    def due_bounds(self, now: datetime, today: date) -> tuple[float, float, float, float]:
         """Upper bounds (epoch) of: overdue, due today, due the next working day, within."""
         midnight = datetime.combine(today, datetime.min.time(), tzinfo=self.calendar.tz)
         next_day = self.calendar.add_working_days(today, 1)

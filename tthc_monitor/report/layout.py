@@ -273,17 +273,21 @@ _STT = Column("stt", ("STT",), "stt", "(1)", width=6)
 _UNIT = Column("unit_name", ("Đơn vị (Cơ quan)",), "label", "(2)", width=36)
 _RECEIVED = "Số hồ sơ nhận giải quyết"
 _OF_WHICH = "Trong đó"
+# Columns (3)-(5), printed alike in Phụ lục 1 and 3.
+_RECEPTION = (
+    Column("total", (_RECEIVED, "Tổng số"), "count", "(3)"),
+    Column(
+        "received_online", (_RECEIVED, _OF_WHICH, "Số mới tiếp nhận trực tuyến"), "count", "(4)"
+    ),
+    Column("carried_over", (_RECEIVED, _OF_WHICH, "Số kỳ trước chuyển qua"), "count", "(5)"),
+)
 
 
 def _pl1_columns(spec: RateSpec) -> tuple[Column, ...]:
     return (
         _STT,
         _UNIT,
-        Column("total", (_RECEIVED, "Tổng số"), "count", "(3)"),
-        Column(
-            "received_online", (_RECEIVED, _OF_WHICH, "Số mới tiếp nhận trực tuyến"), "count", "(4)"
-        ),
-        Column("carried_over", (_RECEIVED, _OF_WHICH, "Số kỳ trước chuyển qua"), "count", "(5)"),
+        *_RECEPTION,
         Column(
             "received_direct",
             (_RECEIVED, _OF_WHICH, "Số mới tiếp nhận (trực tiếp hoặc dịch vụ bưu chính)"),
@@ -399,11 +403,7 @@ def _pl3_columns(_: RateSpec) -> tuple[Column, ...]:
     return (
         _STT,
         _UNIT,
-        Column("total", (_RECEIVED, "Tổng số"), "count", "(3)"),
-        Column(
-            "received_online", (_RECEIVED, _OF_WHICH, "Số mới tiếp nhận trực tuyến"), "count", "(4)"
-        ),
-        Column("carried_over", (_RECEIVED, _OF_WHICH, "Số kỳ trước chuyển qua"), "count", "(5)"),
+        *_RECEPTION,
         Column("received_direct", (_RECEIVED, _OF_WHICH, "Số mới tiếp nhận"), "count", "(6)"),
         Column(
             "received_interagency", (_RECEIVED, _OF_WHICH, "Tiếp nhận liên thông"), "count", "(7)"

@@ -32,19 +32,6 @@ PL3_FIELDS = (
     "late_as_interagency",
     "extended",
 )
-LAND_FIELDS = (
-    "received_new",
-    "carried_over",
-    "resolved_on_time",
-    "resolved_late",
-    "late_at_commune",
-    "late_at_district",
-    "late_at_natural_resources",
-    "late_at_construction",
-    "late_at_tax",
-    "in_progress_within",
-    "in_progress_overdue",
-)
 
 
 def _rows(folder: Path, name: str) -> list[dict[str, str]]:

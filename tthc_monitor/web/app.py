@@ -8,6 +8,7 @@ with the token from ``TTHC_ADMIN_TOKEN``; without a configured token it is disab
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -83,7 +84,7 @@ def build_app(
         if not _UNIT.match(unit_id) or unit_id not in settings.registry.units:
             raise web.HTTPNotFound(text="unknown unit")
         now = clock()
-        bound = reader._bounds(now, now.astimezone(LOCAL_TZ).date())[2]
+        bound = reader.due_bounds(now, now.astimezone(LOCAL_TZ).date())[2]
         members: list[Any] = redis.zrangebyscore(
             keys.open_index(unit_id), "-inf", bound, withscores=True
         )
@@ -139,6 +140,4 @@ def build_app(
 
 
 def _dumps(value: object) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, default=str)
