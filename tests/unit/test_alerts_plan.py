@@ -173,6 +173,24 @@ def test_alert_rules_hold_for_any_history(engine: Engine, data: st.DataObject) -
         ), alert
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_leaving_out_old_stages_keeps_every_alert_from_the_cutoff(
+    engine: Engine, data: st.DataObject
+) -> None:
+    events = data.draw(dossier_events("P"))
+    rules = AlertRules(engine.calendar)
+    timeline = engine.timeline("P", events)
+    full = plan_alerts(timeline, rules)
+    instants = sorted({a.fire_at for a in full} | {e.occurred_at for e in events})
+    cutoff = data.draw(st.sampled_from(instants))
+    cut = plan_alerts(timeline, rules, not_before=cutoff)
+    # Only whole stages are left out, and none with an alert at or after the cutoff.
+    assert set(cut) <= set(full)
+    assert {a for a in full if a.fire_at >= cutoff} <= set(cut)
+    assert cut == [a for a in full if a in set(cut)]
+
+
 def test_per_procedure_lead(engine: Engine, tmp_path: object) -> None:
     from pathlib import Path
 

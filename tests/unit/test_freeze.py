@@ -24,7 +24,8 @@ from tthc_monitor.core.freeze import (
 from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme
 from tthc_monitor.core.snapshot import build_snapshot
 from tthc_monitor.store.keys import Keys
-from tthc_monitor.store.snapshots import SnapshotKeys, adjusting_call, adjusting_script
+from tthc_monitor.store.redis_store import batch_script
+from tthc_monitor.store.snapshots import SnapshotKeys, adjusting_call
 
 SCHEME = PeriodScheme(15)
 COUNTERS = {
@@ -152,11 +153,13 @@ def test_adjusting_call_layout() -> None:
     assert all_args[4 + count :] == [6, 4]  # counter hashes of 2022-03 and 2022-04
 
 
-def test_adjusting_script_wraps_the_write_rules_once() -> None:
-    source = adjusting_script()
+def test_batch_script_holds_the_write_rules_once() -> None:
+    source = batch_script()
     assert source.startswith("local function apply_dossier(KEYS, ARGV)\n")
-    assert source.count("redis.call('HSET', KEYS[1], 'v', version") == 1
+    assert source.count("local version = current + 1") == 1
+    assert "local function record_adjustments(KEYS, ARGV)" in source
     assert "apply_dossier(apply_keys, apply_args)" in source
+    assert "record_adjustments(keys, call[3])" in source
 
 
 @pytest.mark.parametrize(

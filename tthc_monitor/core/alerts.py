@@ -94,8 +94,15 @@ def alert_id(dossier_id: str, stage: str, index: int, level: str, due: datetime)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
-def plan_alerts(timeline: Timeline, rules: AlertRules) -> list[Alert]:
-    """Every alert the dossier's known history warrants, sorted by fire time."""
+def plan_alerts(
+    timeline: Timeline, rules: AlertRules, not_before: datetime | None = None
+) -> list[Alert]:
+    """Every alert the dossier's known history warrants, sorted by fire time.
+
+    With ``not_before``, a stage whose alerts all fire before it may be left out: a
+    backfill of old history plans nothing it would then throw away. The alerts that are
+    returned are exactly those of the full plan for the stages kept.
+    """
     if timeline.received is None:
         return []
     spans: dict[tuple[str, int], list[Armed]] = {}
@@ -103,8 +110,24 @@ def plan_alerts(timeline: Timeline, rules: AlertRules) -> list[Alert]:
         spans.setdefault((span.stage, span.index), []).append(span)
     alerts: list[Alert] = []
     for (stage, index), runs in spans.items():
+        if not_before is not None and _all_fire_before(runs, rules, not_before):
+            continue
         alerts.extend(_plan_timeline(timeline, rules, stage, index, runs))
     return sorted(alerts, key=lambda a: (a.fire_at, SEVERITY.get(a.level, 3), a.alert_id))
+
+
+def _all_fire_before(runs: list[Armed], rules: AlertRules, instant: datetime) -> bool:
+    """Whether every alert of these runs fires before ``instant``.
+
+    A level fires at the latest when its run ends, and ``apology_missing`` at the next
+    working morning after an ``overdue``: so nothing fires after the next working
+    morning after the last end. A run still going can fire at any time.
+    """
+    ends = [run.end for run in runs]
+    if any(end is None for end in ends):
+        return False
+    last = max(end for end in ends if end is not None)
+    return rules.next_working_morning(last) < instant
 
 
 def _plan_timeline(

@@ -51,10 +51,11 @@ class Engine:
         units = self.registry.units
         if event.unit_id not in units:
             raise UnknownReference("unit_id", event.unit_id)
-        to_unit = getattr(event, "to_unit_id", None)
+        # __dict__, not getattr: a missing attribute costs pydantic an exception.
+        to_unit = event.__dict__.get("to_unit_id")
         if to_unit is not None and to_unit not in units:
             raise UnknownReference("to_unit_id", to_unit)
-        procedure = getattr(event, "procedure_id", None)
+        procedure = event.__dict__.get("procedure_id")
         if procedure is not None and procedure not in self.registry.procedures:
             raise UnknownReference("procedure_id", procedure)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from schemas.events import EVENT_ADAPTER, DossierEvent
@@ -50,7 +51,10 @@ def plan_update(
     stored_events: Sequence[StoredEvent],
     stored_contribution: Mapping[str, int],
     incoming: Sequence[DossierEvent],
+    alerts_not_before: datetime | None = None,
 ) -> DossierUpdate:
+    """``alerts_not_before``: alerts firing before it may be left out of the plan (the
+    store passes it when none of the dossier's alerts are scheduled: see plan_alerts)."""
     known = {e["event_id"]: e for e in stored_events}
     fresh: dict[str, DossierEvent] = {}
     duplicates = 0
@@ -73,6 +77,6 @@ def plan_update(
         fresh_ids=tuple(fresh),
         duplicates=duplicates,
         refused=tuple(r for r in timeline.refused if r.event_id in fresh),
-        alerts=tuple(plan_alerts(timeline, engine.alert_rules)),
+        alerts=tuple(plan_alerts(timeline, engine.alert_rules, alerts_not_before)),
         running=tuple(span for span in timeline.armed if span.end is None),
     )

@@ -10,7 +10,6 @@ conflict (two writers on one dossier during a rebalance) is retried from a fresh
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from schemas.events import DossierEvent
@@ -31,12 +31,16 @@ from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.snapshots import (
     SnapshotKeys,
     adjusting_call,
-    adjusting_script,
     local_now,
 )
 
 MAX_CONFLICT_RETRIES = 20
 ALERT_HORIZON = timedelta(days=31)
+PLAIN_WRITE, ADJUSTING_WRITE = 0, 1
+WRITE_CHUNK = 100
+"""Dossier writes per Lua call: large enough that the per-call cost vanishes, small
+enough that one call never blocks Redis (and the wall's reads) for long."""
+READ_CHUNK = 500
 
 
 class StoreBusy(Exception):
@@ -53,6 +57,16 @@ class ProcessingError(Exception):
 
 def load_script(name: str) -> str:
     return resources.files("tthc_monitor.store").joinpath("lua", name).read_text("utf-8")
+
+
+def batch_script() -> str:
+    """apply_batch.lua after the two write scripts, each as a local function."""
+    return (
+        f"local function apply_dossier(KEYS, ARGV)\n{load_script('apply_dossier.lua')}\nend\n"
+        "local function record_adjustments(KEYS, ARGV)\n"
+        f"{load_script('record_adjustments.lua')}\nend\n"
+        f"{load_script('apply_batch.lua')}"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,9 @@ class _Call:
     duplicates: int
     refused: list[tuple[str, str, str]]
     fresh_ids: tuple[str, ...]
-    script: Any
-    """apply_dossier.lua, or the same write that also lists adjustments."""
+    kind: int
+    """PLAIN_WRITE (apply_dossier.lua) or ADJUSTING_WRITE (the same write, also listing
+    it as an adjustment of the frozen periods it changes: record_adjustments.lua)."""
 
 
 class DossierStore:
@@ -105,8 +120,8 @@ class DossierStore:
         """Decides which writes may be adjustments of a frozen period, and their time;
         and which planned alerts are too old to schedule (``alert_horizon``)."""
         self.alert_horizon = alert_horizon
-        self._apply = redis.register_script(load_script("apply_dossier.lua"))
-        self._apply_adjusting = redis.register_script(adjusting_script())
+        self._apply_batch = redis.register_script(batch_script())
+        self._read_script = redis.register_script(load_script("read_dossiers.lua"))
         self._progress = redis.register_script(load_script("record_progress.lua"))
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
@@ -132,26 +147,28 @@ class DossierStore:
     ) -> dict[str, list[DossierEvent]]:
         """Try every pending dossier once; returns what must be tried again."""
         dossier_ids = list(pending)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for dossier_id in dossier_ids:
-                pipe.hmget(self.keys.dossier(dossier_id), "v", "ev", "c", "al", "ix")
-            stored = await pipe.execute()
+        stored = await self._read(dossier_ids)
 
         now = self.clock()
         # Only writes to periods that have ended can touch a frozen one: the others
-        # (nearly all, in steady state) keep the plain script.
+        # (nearly all, in steady state) keep the plain write.
         horizon = adjustment_horizon(self.engine.periods, now)
+        oldest_alert = now - self.alert_horizon
         calls: list[_Call] = []
         for dossier_id, (version, events_json, contribution_json, alerts, index) in zip(
             dossier_ids, stored, strict=True
         ):
+            scheduled = orjson.loads(alerts) if alerts else {}
             try:
                 update = plan_update(
                     self.engine,
                     dossier_id,
-                    json.loads(events_json) if events_json else [],
-                    json.loads(contribution_json) if contribution_json else {},
+                    orjson.loads(events_json) if events_json else [],
+                    orjson.loads(contribution_json) if contribution_json else {},
                     pending[dossier_id],
+                    # Alerts older than the horizon are not scheduled when first planned
+                    # (diff_alerts), so with none scheduled they need not be planned.
+                    None if scheduled else oldest_alert,
                 )
             except Exception as error:
                 raise ProcessingError(dossier_id, error) from error
@@ -162,11 +179,11 @@ class DossierStore:
                 dossier_id,
                 int(version or 0),
                 update,
-                json.loads(alerts) if alerts else {},
-                json.loads(index) if index else [],
+                scheduled,
+                orjson.loads(index) if index else [],
                 now,
             )
-            script = self._apply
+            kind = PLAIN_WRITE
             closed = closed_changes(update.changes, horizon)
             if closed:
                 record = {
@@ -183,7 +200,7 @@ class DossierStore:
                     self.keys.counters,
                     record,
                 )
-                script = self._apply_adjusting
+                kind = ADJUSTING_WRITE
             refused = [(dossier_id, r.event_id, r.reason) for r in update.refused]
             calls.append(
                 _Call(
@@ -194,16 +211,13 @@ class DossierStore:
                     update.duplicates,
                     refused,
                     update.fresh_ids,
-                    script,
+                    kind,
                 )
             )
 
         if not calls:
             return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for call in calls:
-                await call.script(keys=call.keys, args=call.args, client=pipe)
-            outcomes = await pipe.execute()
+        outcomes = await self._write(calls)
         again: dict[str, list[DossierEvent]] = {}
         for call, outcome in zip(calls, outcomes, strict=True):
             if outcome == -1:
@@ -222,6 +236,34 @@ class DossierStore:
             result.duplicates += call.duplicates
             result.refused.extend(call.refused)
         return again
+
+    async def _read(self, dossier_ids: Sequence[str]) -> list[Sequence[Any]]:
+        """(v, ev, c, al, ix) of each dossier, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for start in range(0, len(dossier_ids), READ_CHUNK):
+                chunk = dossier_ids[start : start + READ_CHUNK]
+                await self._read_script(
+                    keys=[self.keys.dossier(d) for d in chunk], args=[], client=pipe
+                )
+            replies = await pipe.execute()
+        flat = [value for reply in replies for value in reply]
+        return [flat[i : i + 5] for i in range(0, len(flat), 5)]
+
+    async def _write(self, calls: Sequence[_Call]) -> list[Any]:
+        """Run the writes in chunks of one Lua call each, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for start in range(0, len(calls), WRITE_CHUNK):
+                keys: dict[str, int] = {}
+                body: list[Any] = []
+                for call in calls[start : start + WRITE_CHUNK]:
+                    # Positions are 1-based, as Lua counts.
+                    positions = [keys.setdefault(key, len(keys) + 1) for key in call.keys]
+                    args = [a if isinstance(a, str) else str(a) for a in call.args]
+                    body.append([call.kind, positions, args])
+                payload = orjson.dumps(body)
+                await self._apply_batch(keys=list(keys), args=[payload], client=pipe)
+            replies = await pipe.execute()
+        return [outcome for reply in replies for outcome in reply]
 
     def _apply_args(
         self,
@@ -267,8 +309,8 @@ class DossierStore:
         schedule = [[a.alert_id, str(epoch(a.fire_at)), encode_record(a)] for a in timers.schedule]
         args: list[Any] = [
             version,
-            json.dumps(update.events, ensure_ascii=False, separators=(",", ":")),
-            json.dumps(update.contribution, sort_keys=True, separators=(",", ":")),
+            _compact(update.events),
+            orjson.dumps(update.contribution, option=orjson.OPT_SORT_KEYS).decode(),
             dossier_id,
             len(update.fresh_ids),
             *update.fresh_ids,
@@ -333,7 +375,8 @@ class DossierStore:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    # str, not bytes: the arguments travel inside the chunk's JSON document.
+    return orjson.dumps(value).decode()
 
 
 def _text(value: str | bytes) -> str:

@@ -9,7 +9,7 @@ once, and a version key is never written twice. The automatic freeze checks for 
 automatic version inside the same transaction, so concurrent workers make one.
 
 Adjustments are recorded by the dossier store, in the same Lua call as the write
-(``record_adjustments.lua``, built here by :func:`adjusting_script`).
+(``record_adjustments.lua``, run inside the store's batch script).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
@@ -90,14 +89,6 @@ class Frozen:
     created: tuple[int, ...]
 
 
-def adjusting_script() -> str:
-    """apply_dossier.lua as a local function, followed by record_adjustments.lua."""
-    lua = resources.files("tthc_monitor.store").joinpath("lua")
-    apply = lua.joinpath("apply_dossier.lua").read_text("utf-8")
-    record = lua.joinpath("record_adjustments.lua").read_text("utf-8")
-    return f"local function apply_dossier(KEYS, ARGV)\n{apply}\nend\n{record}"
-
-
 def adjusting_call(
     keys: Sequence[str],
     args: Sequence[Any],
@@ -106,7 +97,7 @@ def adjusting_call(
     counter_key: Callable[[str], str],
     record: Mapping[str, Any],
 ) -> tuple[list[str], list[Any]]:
-    """Keys and arguments of ``adjusting_script`` around one apply_dossier.lua call.
+    """Keys and arguments of record_adjustments.lua around one apply_dossier.lua call.
 
     ``args`` ends with the packed counter changes; ``closed`` names the periods the
     write changes that may be frozen; ``record`` is the adjustment without its changes.

@@ -1,0 +1,29 @@
+-- apply_batch.lua: many dossier writes in one call (the body that follows the two write
+-- scripts; tthc_monitor/store/redis_store.py prepends apply_dossier.lua and
+-- record_adjustments.lua, each wrapped as a local function of (KEYS, ARGV), so the write
+-- rules exist once).
+--
+-- Why: a call per dossier costs the client a command, its arguments' packing and a
+-- reply, which cost more than the write itself. One call carries a chunk of dossiers as
+-- one JSON argument instead. Each dossier's write stays what it was: guarded by its own
+-- version, all or nothing; a conflict on one dossier does not stop the others.
+--
+-- KEYS         every key the chunk's writes touch, each once
+-- ARGV[1]      JSON [[kind, [positions in KEYS], [arguments]], ...]: kind 0 is
+--              apply_dossier.lua, 1 is record_adjustments.lua; the positions give the
+--              write's own KEYS in order; the arguments are its ARGV (strings)
+--
+-- Returns one result per write, in order: what that write's script returns.
+local results = {}
+for n, call in ipairs(cjson.decode(ARGV[1])) do
+  local keys = {}
+  for j, position in ipairs(call[2]) do
+    keys[j] = KEYS[position]
+  end
+  if call[1] == 1 then
+    results[n] = record_adjustments(keys, call[3])
+  else
+    results[n] = apply_dossier(keys, call[3])
+  end
+end
+return results
