@@ -188,8 +188,7 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         await store().record(offsets, {"dead_letters": rejected, "batches": 1})
         worker_metrics.EVENTS.labels("dead_letter").inc(rejected)
         worker_metrics.BATCHES.inc()
-        for event in batch:
-            tp = event.message.tp
+        for tp in {event.message.tp for event in batch}:
             highwater = app.consumer.highwater(tp)
             if highwater is not None:
                 lag = max(0, highwater - offsets[f"{tp.topic}:{tp.partition}"])

@@ -65,16 +65,17 @@ def decode(raw: bytes | str | None, engine: Engine) -> DossierEvent | Rejection:
     """Validate one JSON event against the contract and the reference data."""
     if raw is None or len(raw) == 0:
         return Rejection("empty message (no value)", None, None)
-    event_id = _event_id_of(raw)
     try:
         event = parse_event(raw)
     except ValidationError as error:
+        # Parsed a second time only when invalid: the valid stream pays nothing for it.
+        event_id = _event_id_of(raw)
         if any(e["type"] == "json_invalid" for e in error.errors()):
             return Rejection("not valid JSON", event_id, None)
         reason, field = _describe(error)
         return Rejection(reason, event_id, field)
     except (RecursionError, ValueError, TypeError) as error:
-        return Rejection(f"unreadable message ({type(error).__name__})", event_id, None)
+        return Rejection(f"unreadable message ({type(error).__name__})", _event_id_of(raw), None)
     try:
         engine.check_references(event)
     except UnknownReference as error:

@@ -119,15 +119,13 @@ def plan_alerts(
 def _all_fire_before(runs: list[Armed], rules: AlertRules, instant: datetime) -> bool:
     """Whether every alert of these runs fires before ``instant``.
 
-    A level fires at the latest when its run ends, and ``apology_missing`` at the next
+    A level fires at its run's start (a passed level) or at a moment no later than the
+    07:30 of its due's date or the due itself, and ``apology_missing`` at the next
     working morning after an ``overdue``: so nothing fires after the next working
-    morning after the last end. A run still going can fire at any time.
+    morning after the latest start or due, whether the run has ended or not.
     """
-    ends = [run.end for run in runs]
-    if any(end is None for end in ends):
-        return False
-    last = max(end for end in ends if end is not None)
-    return rules.next_working_morning(last) < instant
+    latest = max(max(run.start, run.due) for run in runs)
+    return rules.next_working_morning(latest) < instant
 
 
 def _plan_timeline(
