@@ -159,7 +159,7 @@ def test_batch_script_holds_the_write_rules_once() -> None:
     assert source.count("local version = current + 1") == 1
     assert "local function record_adjustments(KEYS, ARGV)" in source
     assert "apply_dossier(apply_keys, apply_args)" in source
-    assert "record_adjustments(keys, call[3])" in source
+    assert "record_adjustments(keys, args)" in source
 
 
 @pytest.mark.parametrize(

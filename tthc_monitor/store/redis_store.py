@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.client import NEVER_DECODE
 
 from schemas.events import DossierEvent
 from tthc_monitor.core.counters import DAY_PREFIX, split_key
@@ -33,6 +34,7 @@ from tthc_monitor.store.snapshots import (
     adjusting_call,
     local_now,
 )
+from tthc_monitor.store.state import DossierState, decode_state, encode_state
 
 MAX_CONFLICT_RETRIES = 20
 ALERT_HORIZON = timedelta(days=31)
@@ -101,6 +103,8 @@ class _Call:
     kind: int
     """PLAIN_WRITE (apply_dossier.lua) or ADJUSTING_WRITE (the same write, also listing
     it as an adjustment of the frozen periods it changes: record_adjustments.lua)."""
+    state: bytes
+    """The dossier's new state, encoded (tthc_monitor/store/state.py)."""
 
 
 class DossierStore:
@@ -121,7 +125,6 @@ class DossierStore:
         and which planned alerts are too old to schedule (``alert_horizon``)."""
         self.alert_horizon = alert_horizon
         self._apply_batch = redis.register_script(batch_script())
-        self._read_script = redis.register_script(load_script("read_dossiers.lua"))
         self._progress = redis.register_script(load_script("record_progress.lua"))
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
@@ -155,34 +158,24 @@ class DossierStore:
         horizon = adjustment_horizon(self.engine.periods, now)
         oldest_alert = now - self.alert_horizon
         calls: list[_Call] = []
-        for dossier_id, (version, events_json, contribution_json, alerts, index) in zip(
-            dossier_ids, stored, strict=True
-        ):
-            scheduled = orjson.loads(alerts) if alerts else {}
+        for dossier_id, state in zip(dossier_ids, stored, strict=True):
             try:
                 update = plan_update(
                     self.engine,
                     dossier_id,
-                    orjson.loads(events_json) if events_json else [],
-                    orjson.loads(contribution_json) if contribution_json else {},
+                    state.events,
+                    state.contribution,
                     pending[dossier_id],
                     # Alerts older than the horizon are not scheduled when first planned
                     # (diff_alerts), so with none scheduled they need not be planned.
-                    None if scheduled else oldest_alert,
+                    None if state.alerts else oldest_alert,
                 )
             except Exception as error:
                 raise ProcessingError(dossier_id, error) from error
             if not update.fresh_ids:
                 result.duplicates += update.duplicates
                 continue
-            keys, args = self._apply_args(
-                dossier_id,
-                int(version or 0),
-                update,
-                scheduled,
-                orjson.loads(index) if index else [],
-                now,
-            )
+            keys, args, encoded = self._apply_args(dossier_id, state, update, now)
             kind = PLAIN_WRITE
             closed = closed_changes(update.changes, horizon)
             if closed:
@@ -212,6 +205,7 @@ class DossierStore:
                     refused,
                     update.fresh_ids,
                     kind,
+                    encoded,
                 )
             )
 
@@ -237,17 +231,17 @@ class DossierStore:
             result.refused.extend(call.refused)
         return again
 
-    async def _read(self, dossier_ids: Sequence[str]) -> list[Sequence[Any]]:
-        """(v, ev, c, al, ix) of each dossier, in one round trip."""
+    async def _read(self, dossier_ids: Sequence[str]) -> list[DossierState]:
+        """The stored state of each dossier, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for start in range(0, len(dossier_ids), READ_CHUNK):
                 chunk = dossier_ids[start : start + READ_CHUNK]
-                await self._read_script(
-                    keys=[self.keys.dossier(d) for d in chunk], args=[], client=pipe
+                # The states are binary: read past the client's text decoding.
+                pipe.execute_command(
+                    "MGET", *[self.keys.dossier(d) for d in chunk], **{NEVER_DECODE: True}
                 )
             replies = await pipe.execute()
-        flat = [value for reply in replies for value in reply]
-        return [flat[i : i + 5] for i in range(0, len(flat), 5)]
+        return [decode_state(raw) for reply in replies for raw in reply]
 
     async def _write(self, calls: Sequence[_Call]) -> list[Any]:
         """Run the writes in chunks of one Lua call each, in one round trip."""
@@ -255,25 +249,22 @@ class DossierStore:
             for start in range(0, len(calls), WRITE_CHUNK):
                 keys: dict[str, int] = {}
                 body: list[Any] = []
+                states: list[bytes] = []
                 for call in calls[start : start + WRITE_CHUNK]:
-                    # Positions are 1-based, as Lua counts.
+                    # Positions are 1-based, as Lua counts; ARGV[1] is the body.
                     positions = [keys.setdefault(key, len(keys) + 1) for key in call.keys]
                     args = [a if isinstance(a, str) else str(a) for a in call.args]
-                    body.append([call.kind, positions, args])
+                    states.append(call.state)
+                    body.append([call.kind, positions, args, len(states) + 1])
                 payload = orjson.dumps(body)
-                await self._apply_batch(keys=list(keys), args=[payload], client=pipe)
+                await self._apply_batch(keys=list(keys), args=[payload, *states], client=pipe)
             replies = await pipe.execute()
         return [outcome for reply in replies for outcome in reply]
 
     def _apply_args(
-        self,
-        dossier_id: str,
-        version: int,
-        update: DossierUpdate,
-        scheduled: dict[str, Any],
-        indexed: list[list[Any]],
-        now: datetime,
-    ) -> tuple[list[str], list[Any]]:
+        self, dossier_id: str, stored: DossierState, update: DossierUpdate, now: datetime
+    ) -> tuple[list[str], list[Any], bytes]:
+        """Keys and arguments of apply_dossier.lua (the state in its own, binary, value)."""
         counter_keys: dict[str, int] = {}
         triples: list[str] = []
         periods: set[str] = set()
@@ -297,8 +288,8 @@ class DossierStore:
                 if redis_key != self.keys.counters("all") and not period.startswith(DAY_PREFIX):
                     periods.add(period)
             triples.append(f"{counter_keys[redis_key]}\t{unit_id}|{metric}\t{delta}\n")
-        timers = diff_alerts(update.alerts, scheduled, now, self.alert_horizon)
-        index = diff_index(dossier_id, update.running, indexed)
+        timers = diff_alerts(update.alerts, stored.alerts, now, self.alert_horizon)
+        index = diff_index(dossier_id, update.running, stored.index)
         # Few, larger arguments: redis-py's packing costs per argument, cjson does not.
         index_changes: list[list[Any]] = []
         for unit_id, member, due in index.put:
@@ -308,9 +299,8 @@ class DossierStore:
             index_changes.append([self._key_index(keys, self.keys.open_index(unit_id)), member, ""])
         schedule = [[a.alert_id, str(epoch(a.fire_at)), encode_record(a)] for a in timers.schedule]
         args: list[Any] = [
-            version,
-            _compact(update.events),
-            orjson.dumps(update.contribution, option=orjson.OPT_SORT_KEYS).decode(),
+            stored.version,
+            "",  # the state, sent beside (apply_batch.lua)
             dossier_id,
             len(update.fresh_ids),
             *update.fresh_ids,
@@ -319,12 +309,11 @@ class DossierStore:
             *sorted(periods),
             _compact(schedule),
             _compact(list(timers.cancel)),
-            _compact(timers.state) if timers.state else "",
             _compact(index_changes),
-            _compact(index.state) if index.state else "",
             "".join(triples),
         ]
-        return keys, args
+        state = encode_state(update.events, update.contribution, timers.state, index.state)
+        return keys, args, state
 
     @staticmethod
     def _key_index(keys: list[str], key: str) -> int:

@@ -9,9 +9,13 @@
 -- version, all or nothing; a conflict on one dossier does not stop the others.
 --
 -- KEYS         every key the chunk's writes touch, each once
--- ARGV[1]      JSON [[kind, [positions in KEYS], [arguments]], ...]: kind 0 is
+-- ARGV[1]      JSON [[kind, [positions in KEYS], [arguments], state], ...]: kind 0 is
 --              apply_dossier.lua, 1 is record_adjustments.lua; the positions give the
---              write's own KEYS in order; the arguments are its ARGV (strings)
+--              write's own KEYS in order; the arguments are its ARGV (strings) but for
+--              one, the dossier's encoded state, which is binary (JSON cannot carry
+--              it): it is ARGV[state], put at position 2 of apply_dossier.lua's own
+--              arguments (position 2 + 3 inside record_adjustments.lua's)
+-- ARGV[2..]    the encoded states
 --
 -- Returns one result per write, in order: what that write's script returns.
 local results = {}
@@ -20,10 +24,13 @@ for n, call in ipairs(cjson.decode(ARGV[1])) do
   for j, position in ipairs(call[2]) do
     keys[j] = KEYS[position]
   end
+  local args = call[3]
   if call[1] == 1 then
-    results[n] = record_adjustments(keys, call[3])
+    args[5] = ARGV[call[4]]
+    results[n] = record_adjustments(keys, args)
   else
-    results[n] = apply_dossier(keys, call[3])
+    args[2] = ARGV[call[4]]
+    results[n] = apply_dossier(keys, args)
   end
 end
 return results
