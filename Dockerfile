@@ -24,11 +24,12 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY tthc_monitor ./tthc_monitor
 COPY schemas ./schemas
 COPY streams ./streams
-RUN pip install --no-cache-dir .
+# The pinned versions of requirements.lock: the image runs what `make audit` checked.
+RUN pip install --no-cache-dir -c requirements.lock .
 
 # ---------------------------------------------------------------------------------------------
 # runtime stage: same base, no compiler, no sources, non-root

@@ -17,6 +17,9 @@ Offsets never run ahead of the state:
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
@@ -24,7 +27,8 @@ from datetime import timedelta
 from typing import Any
 
 import faust
-from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from schemas.events import DossierEvent
 from streams import worker_metrics
@@ -32,6 +36,7 @@ from streams.batching import Batch, run_batches
 from tthc_monitor.alerting.sinks import KafkaSink, WebhookSink
 from tthc_monitor.alerting.sweeper import Sink, Sweeper
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import faust_credentials, kafka_python_config, redis_client
 from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.kafka_admin import end_offsets
 from tthc_monitor.store.alert_store import AlertStore
@@ -41,6 +46,7 @@ from tthc_monitor.store.snapshots import Clock, SnapshotStore, local_now
 log = logging.getLogger("tthc_monitor.worker")
 
 MAX_BACKOFF = 30.0
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
@@ -60,6 +66,7 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         broker_session_timeout=settings.broker_session_timeout,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_credentials=faust_credentials(settings),
     )
     source = app.topic(
         settings.topic,
@@ -92,7 +99,7 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
 
     def store() -> DossierStore:
         if "store" not in state:
-            redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+            redis = redis_client(settings)
             state["store"] = DossierStore(
                 redis, engine, settings.namespace, clock, settings.alert_horizon
             )
@@ -125,13 +132,39 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         return frozen["snapshots"]
 
     async def dead_letter(message: Any, rejection: Rejection) -> None:
+        original: bytes = message.value or b""
+        digest = hashlib.sha256(original).hexdigest()
         headers = {
             "tthc-reason": rejection.reason.encode("utf-8"),
             "tthc-field": (rejection.field or "").encode("utf-8"),
+            "tthc-event-id": (rejection.event_id or "").encode("utf-8"),
             "tthc-source": f"{message.topic}:{message.partition}:{message.offset}".encode(),
+            "tthc-sha256": digest.encode(),
+            "tthc-payload": settings.dlq_payload.encode(),
         }
+        key: bytes | None
+        if settings.dlq_payload == "copy":
+            key, value = message.key, original
+        else:
+            # A refused message may carry personal data (an unknown citizen_name field):
+            # keep none of its bytes, key included, only where to find it while the
+            # source topic retains it, and a hash to check that it is the same message.
+            key = None
+            value = json.dumps(
+                {
+                    "reason": rejection.reason,
+                    "field": rejection.field,
+                    "event_id": rejection.event_id,
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "sha256": digest,
+                    "size": len(original),
+                },
+                ensure_ascii=False,
+            ).encode("utf-8")
         # Wait for the broker's ack: the original offset is acked after this.
-        delivered = await dead_letters.send(key=message.key, value=message.value, headers=headers)
+        delivered = await dead_letters.send(key=key, value=value, headers=headers)
         await delivered
         log.warning(
             "dead-lettered %s (partition %s offset %s)",
@@ -229,6 +262,10 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         grace = timedelta(days=settings.snapshot_grace_days)
         try:
             done = await snapshots().freeze_due(grace)
+        except REDIS_DOWN as error:
+            # An outage: one line per check, not a traceback (the batches retry too).
+            log.warning("automatic freeze: Redis unavailable (%s); next check", error)
+            return
         except Exception:
             # A timer that raises stops for good: log, and look again at the next tick.
             log.exception("automatic freeze failed; trying again at the next check")
@@ -251,7 +288,13 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         if "targets" not in backlog:
             loop = asyncio.get_running_loop()
             backlog["targets"] = await loop.run_in_executor(
-                None, end_offsets, settings.require_kafka(), settings.topic
+                None,
+                functools.partial(
+                    end_offsets,
+                    settings.require_kafka(),
+                    settings.topic,
+                    security=kafka_python_config(settings),
+                ),
             )
         progress = await store().read_progress()
         backlog["done"] = all(
@@ -266,6 +309,10 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             if not await backlog_applied():
                 return
             result = await sweeper().tick()
+        except REDIS_DOWN as error:
+            # An outage: one line per tick, not a traceback every half second.
+            log.warning("alert sweep: Redis unavailable (%s); next tick", error)
+            return
         except Exception:
             # A timer that raises stops for good: log, and sweep again at the next tick.
             log.exception("alert sweep failed; trying again at the next tick")

@@ -6,10 +6,12 @@ import tempfile
 from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tthc_monitor.connections import SASL_PROTOCOLS, TLS_PROTOCOLS, mask_url, redis_url
 from tthc_monitor.core.alerts import load_alert_leads
 from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
 from tthc_monitor.core.engine import Engine
@@ -18,11 +20,42 @@ from tthc_monitor.reference.registry import Registry, load_registry
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TTHC_", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise quote every input,
+    # passwords included.
+    model_config = SettingsConfigDict(env_prefix="TTHC_", extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap: str | None = None
     """host:port[,host:port]; None means 'start an embedded broker' (``up`` only)."""
     redis_url: str | None = None
+    """redis://[user:password@]host:port/db, or rediss:// for TLS. After validation it is
+    the URL to connect with: the credential and TLS settings below are folded into it
+    (tthc_monitor/connections.py), so it may hold a password: print it masked."""
+    redis_username: str | None = None
+    """ACL user (TTHC_REDIS_USERNAME); unset: the default user."""
+    redis_password: SecretStr | None = None
+    """requirepass or the ACL user's password (TTHC_REDIS_PASSWORD)."""
+    redis_tls: bool = False
+    """Connect with TLS (same as a rediss:// URL)."""
+    redis_tls_ca_file: Path | None = None
+    """CA bundle that signed the server's certificate (default: the system's)."""
+    redis_tls_cert_file: Path | None = None
+    """Client certificate, when the server requires one (tls-auth-clients)."""
+    redis_tls_key_file: Path | None = None
+    redis_tls_check_hostname: bool = True
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_tls_ca_file: Path | None = None
+    """CA bundle that signed the brokers' certificates (default: the system's)."""
+    kafka_tls_cert_file: Path | None = None
+    """Client certificate for mutual TLS (SSL listeners with ssl.client.auth=required)."""
+    kafka_tls_key_file: Path | None = None
+    kafka_tls_check_hostname: bool = True
+
     namespace: str = "tthc"
 
     units: Path | None = None
@@ -33,6 +66,10 @@ class Settings(BaseSettings):
 
     topic: str = "dossier-events"
     dlq_topic: str = "dossier-events-dlq"
+    dlq_payload: Literal["reference", "copy"] = "reference"
+    """What a dead letter carries: ``reference`` (default) the reason, ids, source
+    topic/partition/offset and the sha256 of the bytes, no copy of the payload (it may hold
+    personal data); ``copy`` also the original bytes (docs/security.md)."""
     partitions: int = Field(default=8, ge=1)
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
@@ -73,6 +110,48 @@ class Settings(BaseSettings):
     clock_file: Path | None = None
     """TEST ONLY: a file holding the current time (RFC 3339), read whenever the worker
     asks for the time, so integration tests can run a month of deadlines in seconds."""
+
+    @model_validator(mode="after")
+    def _connections(self) -> Settings:
+        if self.redis_url:
+            self.redis_url = redis_url(
+                self.redis_url,
+                username=self.redis_username,
+                password=(
+                    self.redis_password.get_secret_value() if self.redis_password else None
+                ),
+                tls=self.redis_tls,
+                ca_file=self.redis_tls_ca_file,
+                cert_file=self.redis_tls_cert_file,
+                key_file=self.redis_tls_key_file,
+                check_hostname=self.redis_tls_check_hostname,
+            )
+        protocol = self.kafka_security_protocol
+        sasl = self.kafka_sasl_username is not None or self.kafka_sasl_password is not None
+        if protocol in SASL_PROTOCOLS and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"TTHC_KAFKA_SECURITY_PROTOCOL={protocol} needs TTHC_KAFKA_SASL_USERNAME "
+                "and TTHC_KAFKA_SASL_PASSWORD"
+            )
+        if sasl and protocol not in SASL_PROTOCOLS:
+            raise ValueError(
+                "TTHC_KAFKA_SASL_USERNAME/PASSWORD are set but TTHC_KAFKA_SECURITY_PROTOCOL="
+                f"{protocol}: use SASL_SSL (or SASL_PLAINTEXT inside a trusted network)"
+            )
+        tls_files = (self.kafka_tls_ca_file, self.kafka_tls_cert_file, self.kafka_tls_key_file)
+        if any(tls_files) and protocol not in TLS_PROTOCOLS:
+            raise ValueError(
+                f"TTHC_KAFKA_TLS_* files are set but TTHC_KAFKA_SECURITY_PROTOCOL={protocol}: "
+                "use SSL or SASL_SSL"
+            )
+        return self
+
+    def __repr_args__(self) -> Any:
+        # SecretStr fields already print as '**********'; the URL may carry a password.
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "redis_url" and value else value
 
     @property
     def faust_data_dir(self) -> Path:

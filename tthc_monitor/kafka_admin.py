@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 60.0) -> None:
+def ensure_topics(
+    bootstrap: str,
+    topics: dict[str, int],
+    timeout: float = 60.0,
+    *,
+    security: Mapping[str, Any] | None = None,
+) -> None:
     """Create the topics that are missing (name -> partitions); wait until usable."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tthc-admin")
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
+            )
             break
         except KafkaError:
             if time.monotonic() > deadline:
@@ -33,7 +43,9 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 60.0)
                 admin.create_topics(missing)
     finally:
         admin.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tthc-admin")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
+    )
     try:
         for name in topics:
             while not consumer.partitions_for_topic(name):
@@ -45,8 +57,12 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 60.0)
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tthc-admin")
+def end_offsets(
+    bootstrap: str, topic: str, *, security: Mapping[str, Any] | None = None
+) -> dict[int, int]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

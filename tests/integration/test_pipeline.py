@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env
@@ -51,6 +52,23 @@ def wait_applied(env: Env, timeout: float = 180) -> None:
         env.check_workers()
         time.sleep(0.2)
     raise AssertionError(f"not applied in {timeout} s: {progress} vs {targets}\n{env.tail()}")
+
+
+def fetch_originals(env: Env, letters: list[dict[str, Any]]) -> list[bytes]:
+    """What an operator does with a reference dead letter: read the source offset."""
+    consumer = KafkaConsumer(bootstrap_servers=env.services.kafka, enable_auto_commit=False)
+    originals: list[bytes] = []
+    try:
+        for letter in letters:
+            tp = TopicPartition(letter["topic"], letter["partition"])
+            consumer.assign([tp])
+            consumer.seek(tp, letter["offset"])
+            records = consumer.poll(timeout_ms=10000, max_records=1).get(tp, [])
+            originals.append(records[0].value)
+            assert hashlib.sha256(records[0].value).hexdigest() == letter["sha256"]
+    finally:
+        consumer.close()
+    return originals
 
 
 def snapshot(env: Env, period: str, tmp_path: Path) -> dict[str, Any]:
@@ -143,19 +161,29 @@ def test_worker_counts_hand_worked_scenario(env: Env, tmp_path: Path, registry: 
     for period, document in documents.items():
         check(document, period, registry, {})
 
-    # Dead letters keep the original bytes and say why, naming the field.
+    # Dead letters (default TTHC_DLQ_PAYLOAD=reference) say why, naming the field, and
+    # where the original is (topic, partition, offset, sha256), without a copy of it.
     consumer = KafkaConsumer(
         env.dlq,
         bootstrap_servers=env.services.kafka,
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )
-    letters = {m.value: dict(m.headers) for m in consumer}
+    messages = list(consumer)
     consumer.close()
-    assert set(letters) == set(scenario.invalid_lines())
-    fields = sorted(h["tthc-field"].decode() for h in letters.values())
-    assert fields == ["", "citizen_name", "unit_id"]
-    assert all(h["tthc-reason"] for h in letters.values())
+    letters = [json.loads(m.value) for m in messages]
+    assert sorted(letter["field"] or "" for letter in letters) == ["", "citizen_name", "unit_id"]
+    assert all(letter["reason"] for letter in letters)
+    # "bad-json" is not JSON: no event id can be read from it.
+    assert {letter["event_id"] for letter in letters} == {None, "bad-field", "bad-unit"}
+    by_hash = {hashlib.sha256(line).hexdigest(): line for line in scenario.invalid_lines()}
+    assert {letter["sha256"] for letter in letters} == set(by_hash)
+    originals = fetch_originals(env, letters)
+    assert all(originals[i] == by_hash[letter["sha256"]] for i, letter in enumerate(letters))
+    for message in messages:
+        assert message.key is None
+        assert "Nguyễn".encode() not in message.value
+        assert dict(message.headers)["tthc-payload"] == b"reference"
 
     # Nothing of the personal-data field reached Redis or the worker's log.
     client = env.redis()

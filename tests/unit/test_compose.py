@@ -203,7 +203,7 @@ def test_kafka_is_a_single_kraft_node(services: dict[str, dict[str, Any]]) -> No
 
 def test_redis_persists_with_aof(services: dict[str, dict[str, Any]]) -> None:
     command = services["redis"]["command"]
-    words = command.split() if isinstance(command, str) else list(command)
+    words = (command if isinstance(command, str) else " ".join(command)).split()
     assert words[words.index("--appendonly") + 1] == "yes"
     assert words[words.index("--appendfsync") + 1] == "everysec"
     assert any(target == "/data" for _, target in named_volume_mounts(services["redis"]))
@@ -226,6 +226,45 @@ def test_worker_reaches_the_in_network_services(services: dict[str, dict[str, An
     for server in env["TTHC_KAFKA_BOOTSTRAP"].split(","):
         assert server in endpoints, f"{server} is not an advertised Kafka listener"
     assert re.fullmatch(r"redis://redis:6379/\d+", env["TTHC_REDIS_URL"])
+
+
+def test_redis_requires_the_password_from_env(services: dict[str, dict[str, Any]]) -> None:
+    redis = services["redis"]
+    command = " ".join(redis["command"]) if isinstance(redis["command"], list) else redis["command"]
+    # requirepass goes through a config file, not redis-server's argv (ps shows argv).
+    assert "requirepass" in command and "--requirepass" not in command
+    assert "$$REDIS_PASSWORD" in command
+    # The image's entrypoint still runs redis-server (it drops root for the redis user).
+    assert "exec docker-entrypoint.sh redis-server /tmp/auth.conf" in command
+    required = "${REDIS_PASSWORD:?"
+    assert environment(redis)["REDIS_PASSWORD"].startswith(required)
+    probe = healthcheck_words(redis)
+    assert "REDISCLI_AUTH=" in probe and "-a " not in probe
+
+
+def test_clients_of_redis_get_the_same_password(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("worker", "serve"):
+        env = environment(services[name])
+        assert env["TTHC_REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?"), name
+        # The password is never inside the URL in the compose file.
+        assert "@" not in env["TTHC_REDIS_URL"], name
+
+
+def test_security_settings_are_real_settings(services: dict[str, dict[str, Any]]) -> None:
+    known = {f"TTHC_{name.upper()}" for name in Settings.model_fields}
+    for name in ("worker", "serve"):
+        tthc = {n for n in environment(services[name]) if n.startswith("TTHC_")}
+        assert tthc <= known, (name, sorted(tthc - known))
+    assert {"TTHC_REDIS_PASSWORD", "TTHC_ADMIN_TOKEN"} <= known
+    assert environment(services["serve"])["TTHC_ADMIN_TOKEN"] == "${TTHC_ADMIN_TOKEN:-}"
+
+
+def test_env_example_redis_password_is_a_placeholder() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    value = re.search(r"^REDIS_PASSWORD=(\S+)$", example, re.M)
+    assert value and value.group(1).startswith("change-me")
+    # Characters that survive redis.conf quoting and compose interpolation.
+    assert re.fullmatch(r"[A-Za-z0-9._~-]+", value.group(1))
 
 
 # ---------------------------------------------------------------------- monitoring stack --
@@ -374,7 +413,13 @@ def test_env_example_covers_every_variable() -> None:
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", example, re.M))
-    assert used == {"GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD", "ALERTMANAGER_WEBHOOK_URL"}
+    assert used == {
+        "GRAFANA_ADMIN_USER",
+        "GRAFANA_ADMIN_PASSWORD",
+        "ALERTMANAGER_WEBHOOK_URL",
+        "REDIS_PASSWORD",
+        "TTHC_ADMIN_TOKEN",
+    }
     assert used <= documented, sorted(used - documented)
 
 
@@ -414,11 +459,15 @@ def test_dockerfile_entrypoint_and_command() -> None:
     *_, (_, _, final) = dockerfile_stages()
     assert 'ENTRYPOINT ["tthc-monitor"]' in final
     assert 'CMD ["worker"]' in final
+    # The image installs the locked versions (what `make audit` checked).
     assert any(
-        line.startswith("RUN ") and "pip install --no-cache-dir ." in line
+        line.startswith("RUN ") and "pip install --no-cache-dir -c requirements.lock ." in line
         for _, _, lines in dockerfile_stages()
         for line in lines
     )
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert not {"requirements.lock", "*.lock", "*"} & {line.strip() for line in ignored}
+    assert (ROOT / "requirements.lock").is_file()
 
 
 # ------------------------------------------------------------------ docker compose CLI --

@@ -6,10 +6,9 @@ import argparse
 import asyncio
 from datetime import date
 
-from redis.asyncio import Redis
-
 from tthc_monitor.alerting.digest import Digest, build_digest
 from tthc_monitor.cli.common import settings_from, write_json
+from tthc_monitor.connections import redis_client
 from tthc_monitor.store.alert_store import AlertStore
 
 
@@ -21,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     day = date.fromisoformat(args.date)
 
     async def read() -> Digest:
-        redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+        redis = redis_client(settings)
         try:
             store = AlertStore(redis, settings.namespace, ())
             return await build_digest(store, settings.calendar, args.unit, day)

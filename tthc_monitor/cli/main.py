@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import kafka.errors
+import redis.exceptions
 from pydantic import ValidationError
 
 from tthc_monitor.cli import (
@@ -22,6 +24,7 @@ from tthc_monitor.cli import (
     worker,
 )
 from tthc_monitor.cli.common import add_common
+from tthc_monitor.connections import REDIS_AUTH_HINT, ServiceAccessError
 from tthc_monitor.core.calendar import AdjustmentFileError
 from tthc_monitor.reference.registry import ReferenceDataError
 from tthc_monitor.report.layout import ReportError
@@ -144,6 +147,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         # Bad configuration or reference data: a clear message, not a traceback.
         print(f"tthc-monitor: {error}", file=sys.stderr)
+        return 2
+    except ServiceAccessError as error:
+        print(f"tthc-monitor: {error}", file=sys.stderr)
+        return 2
+    except redis.exceptions.AuthenticationError as error:
+        # redis-py's message names neither the URL nor the password.
+        print(
+            f"tthc-monitor: Redis refused the credentials ({error}): {REDIS_AUTH_HINT}",
+            file=sys.stderr,
+        )
+        return 2
+    except redis.exceptions.NoPermissionError as error:
+        print(f"tthc-monitor: the Redis ACL user lacks a permission: {error}", file=sys.stderr)
+        return 2
+    except redis.exceptions.ConnectionError as error:
+        # Unreachable, or TLS refused (the message says which); never the URL's password.
+        print(f"tthc-monitor: cannot use Redis: {error}", file=sys.stderr)
+        return 2
+    except kafka.errors.KafkaError as error:
+        # A broker that refuses our SASL credentials or TLS looks like one that cannot be
+        # reached (kafka-python keeps retrying the bootstrap): name both causes.
+        print(
+            f"tthc-monitor: Kafka: {error}; check TTHC_KAFKA_BOOTSTRAP and, for a secured "
+            "cluster, TTHC_KAFKA_SECURITY_PROTOCOL, TTHC_KAFKA_SASL_MECHANISM/USERNAME/"
+            "PASSWORD and TTHC_KAFKA_TLS_*",
+            file=sys.stderr,
+        )
         return 2
     return code
 

@@ -8,10 +8,10 @@ import sys
 import time
 
 from kafka import KafkaProducer
-from redis.asyncio import Redis
 
 from tthc_monitor.cli.common import read_lines, settings_from
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import kafka_python_config, redis_client
 from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.kafka_admin import end_offsets, ensure_topics
 from tthc_monitor.store.redis_store import DossierStore
@@ -19,7 +19,7 @@ from tthc_monitor.store.redis_store import DossierStore
 
 async def wait_applied(settings: Settings, targets: dict[int, int], timeout: float) -> float:
     """Block until the worker's recorded progress reaches every partition's end offset."""
-    redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+    redis = redis_client(settings)
     store = DossierStore(redis, settings.engine, settings.namespace)
     started = time.monotonic()
     try:
@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     bootstrap = settings.require_kafka()
-    ensure_topics(bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1})
+    security = kafka_python_config(settings)
+    ensure_topics(
+        bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1}, security=security
+    )
     started = time.monotonic()
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         linger_ms=20,
         batch_size=256 * 1024,
         client_id="tthc-publish",
+        **security,
     )
     try:
         for key, value in good:
@@ -86,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if args.wait:
-        targets = {p: end for p, end in end_offsets(bootstrap, settings.topic).items() if end}
+        ends = end_offsets(bootstrap, settings.topic, security=security)
+        targets = {p: end for p, end in ends.items() if end}
         waited = asyncio.run(wait_applied(settings, targets, args.timeout))
         print(f"the worker applied everything in {waited:.2f} s after publishing", file=sys.stderr)
     return 0

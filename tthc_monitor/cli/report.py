@@ -12,10 +12,9 @@ import asyncio
 import sys
 from typing import Any
 
-from redis.asyncio import Redis
-
 from tthc_monitor.cli.common import settings_from
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import redis_client
 from tthc_monitor.core.periods import parse_period, shift_period
 from tthc_monitor.report.export import export_report
 from tthc_monitor.report.profile import load_profile
@@ -42,7 +41,7 @@ async def frozen(
 
 
 async def read(settings: Settings, args: argparse.Namespace) -> tuple[dict[str, Any], ...]:
-    redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+    redis = redis_client(settings)
     store = SnapshotStore(redis, settings.registry, settings.periods, settings.namespace)
     try:
         month = await frozen(store, args.period, 1, args.version)

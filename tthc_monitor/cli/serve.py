@@ -8,6 +8,7 @@ import sys
 from aiohttp import web
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.connections import check_redis
 from tthc_monitor.core.periods import parse_period
 from tthc_monitor.web.app import build_app
 
@@ -16,6 +17,8 @@ def run(args: argparse.Namespace) -> int:
     if args.period:
         parse_period(args.period)
     settings = settings_from(args)
+    # Wrong credentials or TLS: say so now, not as a 500 at the first scrape.
+    check_redis(settings)
     app = build_app(settings, args.period)
     print(f"serving on http://{args.host}:{args.port}/metrics", file=sys.stderr, flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)

@@ -13,10 +13,9 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from tthc_monitor.cli.common import settings_from, write_json
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import redis_client
 from tthc_monitor.core.freeze import Adjustment, VersionInfo, covered_periods
 from tthc_monitor.core.periods import LOCAL_TZ, parse_period
 from tthc_monitor.core.snapshot import build_snapshot
@@ -27,7 +26,7 @@ from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 async def read_snapshot(
     settings: Settings, redis_url: str, period: str, months: int = 1
 ) -> dict[str, Any]:
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client(settings, redis_url)
     try:
         store = DossierStore(redis, settings.engine, settings.namespace)
         counters = await store.read_counters()
@@ -57,7 +56,7 @@ def format_adjustments(adjustments: list[Adjustment]) -> str:
 
 async def frozen_command(settings: Settings, redis_url: str, args: argparse.Namespace) -> int:
     """--freeze, --version, --versions, --adjustments."""
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = redis_client(settings, redis_url)
     snapshots = SnapshotStore(redis, settings.registry, settings.periods, settings.namespace)
     try:
         if args.freeze:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.connections import kafka_python_config, mask_url
 from tthc_monitor.embedded import Embedded
 from tthc_monitor.kafka_admin import ensure_topics
 
@@ -21,12 +22,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         bootstrap = settings.kafka_bootstrap or embedded.start_tansu(args.kafka_port)
         redis_url = settings.redis_url or embedded.start_redis(args.redis_port)
-        ensure_topics(bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1})
+        ensure_topics(
+            bootstrap,
+            {settings.topic: settings.partitions, settings.dlq_topic: 1},
+            security=kafka_python_config(settings),
+        )
         env = dict(os.environ, TTHC_KAFKA_BOOTSTRAP=bootstrap, TTHC_REDIS_URL=redis_url)
         started = " (started here)"
         print(f"Kafka  {bootstrap}{started if not settings.kafka_bootstrap else ''}")
-        print(f"Redis  {redis_url}{started if not settings.redis_url else ''}")
-        print(f"export TTHC_KAFKA_BOOTSTRAP={bootstrap} TTHC_REDIS_URL={redis_url}")
+        # The URL may carry the password (TTHC_REDIS_PASSWORD is folded into it).
+        shown = mask_url(redis_url)
+        print(f"Redis  {shown}{started if not settings.redis_url else ''}")
+        print(f"export TTHC_KAFKA_BOOTSTRAP={bootstrap} TTHC_REDIS_URL={shown}")
         command = [sys.executable, "-m", "tthc_monitor.cli.main", "worker"]
         for option in ("units", "procedures", "holidays"):
             value = getattr(args, option, None)

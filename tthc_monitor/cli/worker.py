@@ -7,6 +7,7 @@ import logging
 
 from tthc_monitor.cli.common import settings_from
 from tthc_monitor.clock import clock_for
+from tthc_monitor.connections import check_redis, kafka_python_config
 from tthc_monitor.kafka_admin import ensure_topics
 
 
@@ -20,13 +21,15 @@ def run(args: argparse.Namespace) -> int:
     if args.web_port:
         settings.web_port = args.web_port
     bootstrap = settings.require_kafka()
-    settings.require_redis()
+    # A wrong password or TLS setting fails here, clearly; an unreachable Redis does not
+    # (the worker retries until it returns).
+    check_redis(settings)
     topics = {
         settings.topic: settings.partitions,
         settings.dlq_topic: 1,
         settings.alerts_topic: settings.partitions,
     }
-    ensure_topics(bootstrap, topics)
+    ensure_topics(bootstrap, topics, security=kafka_python_config(settings))
     app = create_app(settings, clock_for(settings.clock_file))
     if settings.worker_metrics_port:
         from streams import worker_metrics

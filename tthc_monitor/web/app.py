@@ -2,7 +2,9 @@
 
 Read-only by default: ``/metrics``, ``/api/*`` GET routes and the wall page at ``/``.
 The one admin action (freezing a snapshot) needs ``Authorization: Bearer <token>``
-with the token from ``TTHC_ADMIN_TOKEN``; without a configured token it is disabled.
+with the token from ``TTHC_ADMIN_TOKEN`` (401 otherwise); without a configured token it
+is disabled (403). Every input (path, query, body) is checked before it reaches Redis:
+400 for a malformed one, 404 for an unknown unit, 409 for freezing an open period.
 """
 
 from __future__ import annotations
@@ -18,19 +20,23 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import redis_client, redis_sync_client
 from tthc_monitor.core.index766 import load_indicators
 from tthc_monitor.core.periods import LOCAL_TZ, parse_period
 from tthc_monitor.metrics.collector import RedisCollector
 from tthc_monitor.metrics.live import LiveReader
 from tthc_monitor.store.keys import Keys
-from tthc_monitor.store.snapshots import SnapshotStore
+from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 from tthc_monitor.web.summary import summary
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MAX_MONTHS = 12
+"""Longest snapshot the API freezes or lists (the land appendix covers 3 months)."""
+MAX_BODY = 4096
+"""The one POST body is a tiny JSON object; anything larger is refused (413)."""
 
 
 def build_app(
@@ -38,7 +44,7 @@ def build_app(
     period: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
 ) -> web.Application:
-    redis = Redis.from_url(settings.require_redis(), decode_responses=True)
+    redis = redis_sync_client(settings)
     indicators = load_indicators()
     collectors = CollectorRegistry(auto_describe=False)
     collectors.register(
@@ -56,13 +62,26 @@ def build_app(
     reader = LiveReader(redis, settings.registry, settings.calendar, settings.namespace)
     keys = Keys(settings.namespace)
 
-    def chosen_period(request: web.Request) -> str:
-        value = request.query.get("period") or period or settings.periods.period_of(clock())
+    def chosen_period(request: web.Request, given: str | None = None) -> str:
+        value = (
+            given or request.query.get("period") or period or settings.periods.period_of(clock())
+        )
         try:
             parse_period(value)
         except ValueError as error:
-            raise web.HTTPBadRequest(text=str(error)) from error
+            raise web.HTTPBadRequest(text=f"period: {error}") from error
         return value
+
+    def months_of(value: object) -> int | None:
+        if value is None:
+            return None
+        # bool is an int in Python: refuse it explicitly.
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise web.HTTPBadRequest(text=f"months: an integer from 1 to {MAX_MONTHS}")
+        text = str(value)
+        if not text.isdigit() or not 1 <= int(text) <= MAX_MONTHS:
+            raise web.HTTPBadRequest(text=f"months: an integer from 1 to {MAX_MONTHS}")
+        return int(text)
 
     async def metrics(_: web.Request) -> web.Response:
         body = generate_latest(collectors)
@@ -99,7 +118,7 @@ def build_app(
         return web.json_response({"unit_id": unit_id, "due": due}, dumps=_dumps)
 
     async def snapshot_store() -> tuple[SnapshotStore, AsyncRedis]:
-        client = AsyncRedis.from_url(settings.require_redis(), decode_responses=True)
+        client = redis_client(settings)
         return SnapshotStore(
             client, settings.registry, settings.periods, settings.namespace
         ), client
@@ -107,19 +126,66 @@ def build_app(
     async def api_versions(request: web.Request) -> web.Response:
         store, client = await snapshot_store()
         try:
-            infos = await store.versions(chosen_period(request))
+            infos = await store.versions(
+                chosen_period(request), months_of(request.query.get("months"))
+            )
         finally:
             await client.aclose()
         return web.json_response([vars(i) for i in infos], dumps=_dumps)
 
-    async def api_freeze(request: web.Request) -> web.Response:
+    def require_admin(request: web.Request) -> None:
         token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
-            raise web.HTTPUnauthorized(text="admin token required")
+        if not token:
+            raise web.HTTPForbidden(
+                text="admin routes are disabled: set TTHC_ADMIN_TOKEN to enable them"
+            )
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # compare_digest: the time taken does not tell how much of the token matched.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise web.HTTPUnauthorized(
+                text="admin token required: Authorization: Bearer <TTHC_ADMIN_TOKEN>",
+                headers={"WWW-Authenticate": 'Bearer realm="tthc-monitor"'},
+            )
+
+    async def freeze_request(request: web.Request) -> tuple[str, int]:
+        """(period, months) from the query and an optional JSON body, both checked."""
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                raise web.HTTPRequestEntityTooLarge(MAX_BODY, request.content_length)
+            raw = await request.content.read(MAX_BODY + 1)
+            if len(raw) > MAX_BODY:
+                raise web.HTTPRequestEntityTooLarge(MAX_BODY, len(raw))
+            if raw.strip():
+                try:
+                    parsed = json.loads(raw)
+                except ValueError as error:
+                    raise web.HTTPBadRequest(text="body: not valid JSON") from error
+                if not isinstance(parsed, dict):
+                    raise web.HTTPBadRequest(text='body: a JSON object, e.g. {"period": "2022-04"}')
+                unknown = sorted(set(parsed) - {"period", "months"})
+                if unknown:
+                    raise web.HTTPBadRequest(text=f"body: unknown field(s) {', '.join(unknown)}")
+                body = parsed
+        given = body.get("period")
+        if given is not None and not isinstance(given, str):
+            raise web.HTTPBadRequest(text="period: a string YYYY-MM")
+        query = request.query.get("period")
+        if given and query and given != query:
+            raise web.HTTPBadRequest(text="period: the query and the body disagree")
+        months = months_of(body.get("months", request.query.get("months"))) or 1
+        return chosen_period(request, given), months
+
+    async def api_freeze(request: web.Request) -> web.Response:
+        require_admin(request)
+        chosen, months = await freeze_request(request)
         store, client = await snapshot_store()
         try:
-            result = await store.freeze(chosen_period(request))
+            result = await store.freeze(chosen, (months,))
+        except PeriodOpen as error:
+            raise web.HTTPConflict(text=str(error)) from error
         finally:
             await client.aclose()
         return web.json_response({"versions": result.versions}, dumps=_dumps)
@@ -128,7 +194,7 @@ def build_app(
         page = resources.files("tthc_monitor.web").joinpath("static", "wall.html")
         return web.Response(text=page.read_text("utf-8"), content_type="text/html", charset="utf-8")
 
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get("/", wall)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", health)
