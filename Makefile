@@ -3,6 +3,9 @@
 #   make venv           .venv with the project installed editable + dev tools
 #   make test           start Kafka + Redis (scripts/services.sh), run pytest, stop what it started
 #                       extra pytest arguments: make test PYTEST_ARGS='-k redis -x'
+#   make faults         the fault suite alone (tests/faults) with the full 20-point SIGKILL
+#                       loop over the April 2022 month (CI runs 4 points inside make test);
+#                       FAULT_KILLS=N changes it; figures in test-artifacts/faults.jsonl
 #   make lint           ruff check + mypy
 #   make lock           re-resolve the dependencies in a fresh venv into requirements.lock
 #   make audit          pip-audit over requirements.lock (known vulnerabilities; docs/security.md)
@@ -32,7 +35,7 @@ AUDIT_STRICT ?= 1
 # keep the caller's PYTHON, else the project venv if it exists, else python3.
 SERVICES_ENV = PYTHON="$${PYTHON:-$(if $(wildcard $(VPY)),$(CURDIR)/$(VPY),python3)}"
 
-.PHONY: help venv up test lint lock audit services-up services-down services-status clean distclean
+.PHONY: help venv up test faults lint lock audit services-up services-down services-status clean distclean
 
 help:
 	@sed -n '1,/^SHELL/{/^SHELL/d;s/^# \{0,1\}//;p}' $(firstword $(MAKEFILE_LIST))
@@ -76,6 +79,14 @@ test: venv
 	  trap '$(SERVICES) down "$$TTHC_SERVICES_STARTED"' EXIT; \
 	fi; \
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# The same services and clean-up as `make test`; TTHC_FAULT_KILLS is read by
+# tests/faults/test_kill.py (default 4 there, for CI's time), TTHC_FAULT_FULL=1 adds the
+# milder variants CI skips (broker SIGTERM, Redis SHUTDOWN).
+FAULT_KILLS ?= 20
+faults: venv
+	@TTHC_FAULT_KILLS=$(FAULT_KILLS) TTHC_FAULT_FULL=1 $(MAKE) --no-print-directory test \
+	  PYTEST_ARGS='tests/faults -v -s --timeout=3600 $(PYTEST_ARGS)'
 
 lint: venv
 	@rc=0; \

@@ -14,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -37,9 +38,26 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 DossierId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
-EventId = Annotated[str, Field(min_length=1, max_length=128)]
+# Any printable text: producers choose their ids, but a control character is junk.
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 UnitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 FreeText = Annotated[str, Field(max_length=200)]
+
+
+# Years a timestamp may have, as written: a dossier of the one-stop system is never older
+# than the system, and a year past this is a producer's bug (9999-12-31 placeholders
+# would also overflow the deadline arithmetic). A fixed range, not "now + margin", so
+# the same bytes get the same verdict in a rebuild years later.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+MAX_AMOUNT_VND = 10**15
+"""Above any fee, and below 2**53: the amount stays exact in every JSON reader."""
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic would read a JSON number as Unix time; the contract says RFC 3339 text.
+    if isinstance(value, int | float):
+        raise ValueError("timestamp must be RFC 3339 text, not a number")
+    return value
 
 
 def _has_offset(value: datetime) -> datetime:
@@ -47,10 +65,18 @@ def _has_offset(value: datetime) -> datetime:
     # for readers of the model: RFC 3339 requires an offset.
     if value.utcoffset() is None:  # pragma: no cover - AwareDatetime guards it
         raise ValueError("timestamp needs an offset")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"timestamp outside the years {FIRST_YEAR}-{LAST_YEAR}")
     return value
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_has_offset)]
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339_text),
+    AfterValidator(_has_offset),
+    # The same year range for JSON Schema readers.
+    Field(json_schema_extra={"pattern": "^20[0-9]{2}-"}),
+]
 
 
 class _Event(BaseModel):
@@ -113,7 +139,7 @@ class Digitized(_Event):
 class Paid(_Event):
     type: Literal["paid"]
     channel: Literal["national_portal", "one_stop", "offline"]
-    amount_vnd: Annotated[StrictInt, Field(ge=0)]
+    amount_vnd: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_VND)]
 
 
 class Apologized(_Event):

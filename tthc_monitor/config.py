@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     topic/partition/offset and the sha256 of the bytes, no copy of the payload (it may hold
     personal data); ``copy`` also the original bytes (docs/security.md)."""
     partitions: int = Field(default=8, ge=1)
+    topic_retention_ms: int = Field(default=-1, ge=-1)
+    """``retention.ms`` of the events topic when the project creates it
+    (TTHC_TOPIC_RETENTION_MS); -1 keeps every event, which ``tthc-monitor rebuild``
+    needs to restore Redis from offset 0 (docs/operations.md, "Topics")."""
     consumer_group: str = "tthc-monitor"
     broker_session_timeout: float = Field(default=10.0, gt=0)
     web_port: int = 6066
@@ -182,6 +186,10 @@ class Settings(BaseSettings):
     @property
     def alert_horizon(self) -> timedelta:
         return timedelta(days=self.alert_horizon_days)
+
+    def topic_configs(self) -> dict[str, dict[str, str]]:
+        """Configs of the topics the project creates (kafka_admin.ensure_topics)."""
+        return {self.topic: {"retention.ms": str(self.topic_retention_ms)}}
 
     def require_redis(self) -> str:
         if not self.redis_url:

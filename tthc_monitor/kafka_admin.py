@@ -16,10 +16,16 @@ def ensure_topics(
     bootstrap: str,
     topics: dict[str, int],
     timeout: float = 60.0,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
     *,
     security: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create the topics that are missing (name -> partitions); wait until usable."""
+    """Create the topics that are missing (name -> partitions); wait until usable.
+
+    ``configs`` (name -> topic configs) applies only to topics created here: the events
+    topic gets its retention this way (``Settings.topic_configs``); an existing topic
+    keeps what the broker has (change it with ``kafka-configs.sh``, docs/operations.md).
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -34,7 +40,12 @@ def ensure_topics(
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=parts, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=parts,
+                replication_factor=1,
+                topic_configs=dict((configs or {}).get(name, {})),
+            )
             for name, parts in topics.items()
             if name not in existing
         ]
@@ -67,5 +78,39 @@ def end_offsets(
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def topic_config(
+    bootstrap: str, topic: str, *, security: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The topic's configuration as the broker describes it (retention.ms, ...)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
+    )
+    try:
+        response = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all"
+        )
+    finally:
+        admin.close()
+    # kafka-python 3: {"topic": {name: {config: {"value": ..., ...}}}}
+    entries = response["topic"][topic]
+    return {str(name): str(entry["value"]) for name, entry in entries.items()}
+
+
+def beginning_offsets(
+    bootstrap: str, topic: str, *, security: Mapping[str, Any] | None = None
+) -> dict[int, int]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return {tp.partition: offset for tp, offset in consumer.beginning_offsets(tps).items()}
     finally:
         consumer.close()

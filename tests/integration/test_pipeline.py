@@ -25,7 +25,6 @@ from tthc_monitor.reference.registry import Registry
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 PERIODS = ("2022-03", "2022-04", "2022-05")
-FILLER_UNIT = "so-cong-thuong"
 
 
 def produce(env: Env, lines: list[bytes]) -> None:
@@ -105,46 +104,6 @@ def check(document: dict[str, Any], period: str, registry: Registry, extra: dict
         want = expected_entry(registry, unit_id, expected.get(unit_id, {}))
         assert got == want, f"{period} {unit_id}"
     assert document["period"] == period
-
-
-def filler(registry: Registry, count: int) -> tuple[list[bytes], dict[str, Any]]:
-    """Many simple dossiers at one more unit, to make the stream long enough to interrupt."""
-    lines = []
-    for i in range(count):
-        d = f"F{i:05d}"
-        base = {"schema_version": 1, "dossier_id": d, "unit_id": FILLER_UNIT}
-        lines.append(
-            json.dumps(
-                {
-                    **base,
-                    "event_id": f"{d}-r",
-                    "type": "received",
-                    "occurred_at": "2022-03-21T09:00:00+07:00",
-                    "procedure_id": "qt.so-cong-thuong.001",
-                    "channel": "online",
-                    "due_at": "2022-03-31T17:00:00+07:00",
-                }
-            ).encode()
-        )
-        lines.append(
-            json.dumps(
-                {
-                    **base,
-                    "event_id": f"{d}-x",
-                    "type": "resolved",
-                    "occurred_at": "2022-03-22T09:00:00+07:00",
-                }
-            ).encode()
-        )
-    procedure = registry.procedure("qt.so-cong-thuong.001")
-    figures: dict[str, Any] = {"received_online": count, "resolved_early": count}
-    figures["digitization"] = {
-        **scenario.ZERO_DIG,
-        "received": count if procedure.digitize_components else 0,
-        "resolved": count if procedure.digitize_results else 0,
-    }
-    figures["fees"] = {"dossiers": count if procedure.has_fee else 0}
-    return lines, {"2022-04": {FILLER_UNIT: figures}}
 
 
 def test_worker_counts_hand_worked_scenario(env: Env, tmp_path: Path, registry: Registry) -> None:
@@ -250,26 +209,6 @@ def test_replay_without_redis_starts_an_embedded_one(tmp_path: Path, registry: R
         check=True,
     )
     check(json.loads(out.read_text()), "2022-04", registry, {})
-
-
-def test_sigkill_mid_stream_gives_the_same_snapshot(
-    env: Env, tmp_path: Path, registry: Registry
-) -> None:
-    extra_lines, extra = filler(registry, int(os.environ.get("TTHC_TEST_FILLER", "5000")))
-    lines = scenario.stream(seed=3) + extra_lines
-    total_valid = len(scenario.events()) + len(extra_lines)
-    worker = env.start_worker(tmp_path)
-    produce(env, lines)
-    env.wait_stats(lambda s: s.get("applied", 0) >= 1000)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(30)
-    interrupted_at = env.stats().get("applied", 0)
-    assert interrupted_at < total_valid, "the kill must land mid-stream"
-    env.start_worker(tmp_path)
-    wait_applied(env)
-    assert env.stats()["applied"] == total_valid, "each event applied exactly once"
-    for period in PERIODS:
-        check(snapshot(env, period, tmp_path), period, registry, extra)
 
 
 def test_publish_validates_and_refuses_invalid_files(env: Env, tmp_path: Path) -> None:

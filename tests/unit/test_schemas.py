@@ -91,6 +91,18 @@ INVALID = {
     "empty event id": {"event_id": ""},
     "long event id": {"event_id": "x" * 129},
     "missing procedure": {"procedure_id": None},
+    # Issue 7's malformed-input storm: what the contract now refuses too.
+    "far-future timestamp": {"occurred_at": "2999-03-16T08:12:00+07:00"},
+    "placeholder due date": {"due_at": "9999-12-31T23:59:59+07:00"},
+    "timestamp before 2000": {"occurred_at": "1970-01-01T00:00:00+00:00"},
+    "numeric timestamp": {"occurred_at": 1647393120},
+    "control character in event id": {"event_id": "e\u0000-1"},
+}
+PAID = {
+    **{k: v for k, v in BASE.items() if k not in ("procedure_id", "channel")},
+    "type": "paid",
+    "channel": "one_stop",
+    "amount_vnd": 200000,
 }
 
 
@@ -113,3 +125,19 @@ def test_result_digitization_must_be_complete() -> None:
     event["complete"] = True
     parse_event(json.dumps(event))
     validator().validate(event)
+
+
+@pytest.mark.parametrize("amount", [-1, 10**15 + 1, 10**40, 1.5, "200000"])
+def test_amounts_outside_the_contract_are_refused(amount: object) -> None:
+    event = {**PAID, "amount_vnd": amount}
+    with pytest.raises(ValidationError):
+        parse_event(json.dumps(event))
+    assert list(validator().iter_errors(event)), f"JSON Schema accepts {amount!r}"
+
+
+def test_timestamps_at_the_edges_of_the_range_are_accepted() -> None:
+    for stamp in ("2000-01-01T00:00:00+07:00", "2099-12-31T23:59:59-05:00"):
+        event = {**BASE, "occurred_at": stamp}
+        parse_event(json.dumps(event))
+        validator().validate(event)
+    parse_event(json.dumps({**PAID, "amount_vnd": 10**15}))

@@ -15,6 +15,7 @@ from tthc_monitor.cli import (
     alerts,
     digest,
     publish,
+    rebuild,
     replay,
     report,
     serve,
@@ -58,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="YYYY-MM: write this period's snapshot afterwards")
     p.add_argument("--json", type=Path, help="snapshot output file (default stdout)")
     p.set_defaults(run=replay.run)
+
+    p = commands.add_parser(
+        "rebuild", help="restore Redis from the events topic, read from offset 0"
+    )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="rebuild even when retention deleted the topic's first events "
+        "(on top of a Redis restored from a backup)",
+    )
+    p.add_argument("--json", type=Path, help="also write the rebuild's figures here")
+    p.set_defaults(run=rebuild.run)
 
     p = commands.add_parser("snapshot", help="a period's figures, live or frozen, from Redis")
     p.add_argument("--period", required=True, help="YYYY-MM")

@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     bootstrap = settings.require_kafka()
     security = kafka_python_config(settings)
     ensure_topics(
-        bootstrap, {settings.topic: settings.partitions, settings.dlq_topic: 1}, security=security
+        bootstrap,
+        {settings.topic: settings.partitions, settings.dlq_topic: 1},
+        configs=settings.topic_configs(),
+        security=security,
     )
     started = time.monotonic()
     producer = KafkaProducer(

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
         ensure_topics(
             bootstrap,
             {settings.topic: settings.partitions, settings.dlq_topic: 1},
+            configs=settings.topic_configs(),
             security=kafka_python_config(settings),
         )
         env = dict(os.environ, TTHC_KAFKA_BOOTSTRAP=bootstrap, TTHC_REDIS_URL=redis_url)

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
         settings.dlq_topic: 1,
         settings.alerts_topic: settings.partitions,
     }
-    ensure_topics(bootstrap, topics, security=kafka_python_config(settings))
+    ensure_topics(
+        bootstrap, topics, configs=settings.topic_configs(), security=kafka_python_config(settings)
+    )
     app = create_app(settings, clock_for(settings.clock_file))
     if settings.worker_metrics_port:
         from streams import worker_metrics

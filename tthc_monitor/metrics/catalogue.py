@@ -171,6 +171,12 @@ CATALOGUE: tuple[Metric, ...] = (
         "Dossiers whose 'received' has not arrived yet (their events are held).",
     ),
     Metric(
+        "tthc_pipeline_orphan_events",
+        "gauge",
+        (),
+        "Events held for those dossiers; applied when their 'received' arrives.",
+    ),
+    Metric(
         "tthc_pipeline_applied_offset",
         "gauge",
         ("partition",),

@@ -209,6 +209,9 @@ class RedisCollector(Collector):
         orphans = _family("tthc_pipeline_orphan_dossiers")
         orphans.add_metric([], global_.get("|orphan_dossiers", 0))
         yield orphans
+        held = _family("tthc_pipeline_orphan_events")
+        held.add_metric([], global_.get("|orphan_events", 0))
+        yield held
         offsets = _family("tthc_pipeline_applied_offset")
         for source, offset in sorted(progress.items()):
             offsets.add_metric([source.rsplit(":", 1)[-1]], offset)
