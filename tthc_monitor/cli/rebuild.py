@@ -37,6 +37,10 @@ from tthc_monitor.kafka_admin import beginning_offsets, end_offsets
 from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError, StoreBusy
 
 BATCH = 2000
+"""Records per fetch."""
+APPLY_BATCH = 20_000
+"""Events per store call: a dossier's events within one call are folded once (as in
+``replay``), which matters when the topic holds weeks of history."""
 TRUNCATED_EXIT = 3
 
 
@@ -124,7 +128,7 @@ async def rebuild(settings: Settings, bootstrap: str, redis_url: str) -> Rebuild
                 if await consumer.position(tp) >= end:
                     remaining.discard(tp)
                     consumer.pause(tp)
-            if len(batch) >= BATCH or (batch and not remaining):
+            if len(batch) >= APPLY_BATCH or (batch and not remaining):
                 await _apply(store, batch, result)
                 batch = []
         # The end offsets, including invalid messages at the tail of a partition.
