@@ -108,6 +108,17 @@ def latency(dossiers: int) -> list[float]:
             consumer.close()
 
 
+async def idle_ticks(store: AlertStore, at: datetime, ticks: int = 200) -> list[float]:
+    """Seconds per sweep tick (one claim of up to 1,000 alerts) when nothing is due at
+    ``at``: the cost every worker pays every ``TTHC_ALERT_SWEEP_SECONDS``."""
+    idle: list[float] = []
+    for _ in range(ticks):
+        started = time.perf_counter()
+        await store.claim(at, 1000)
+        idle.append(time.perf_counter() - started)
+    return idle
+
+
 async def sweep_cost(url: str, timers: int) -> dict[str, float]:
     redis = Redis.from_url(url, decode_responses=True)
     ns = f"benchsw{uuid.uuid4().hex[:8]}"
@@ -136,11 +147,7 @@ async def sweep_cost(url: str, timers: int) -> dict[str, float]:
                     pipe.hset(keys.alert_records, alert.alert_id, encode_record(alert))
                 await pipe.execute()
         after = int((await redis.info("memory"))["used_memory"])
-        idle: list[float] = []
-        for _ in range(200):
-            started = time.perf_counter()
-            await store.claim(base - timedelta(days=1), 1000)
-            idle.append(time.perf_counter() - started)
+        idle = await idle_ticks(store, base - timedelta(days=1))
         busy: list[float] = []
         now = base
         for _ in range(20):
