@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -46,6 +47,8 @@ from tthc_monitor.store.snapshots import Clock, SnapshotStore, local_now
 log = logging.getLogger("tthc_monitor.worker")
 
 MAX_BACKOFF = 30.0
+EXIT_STOPPED_UNAPPLIED = 75
+"""Exit status (EX_TEMPFAIL) of a worker told to stop while a batch cannot be applied."""
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
@@ -240,8 +243,22 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
                     type(error).__name__,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                # Wakes early when the worker stops: Faust waits for the agent, and a
+                # worker told to stop while Redis is down must not hang on its retries.
+                await app.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+            if app.should_stop:
+                # Faust's shutdown waits for every delivered event to be acked, and these
+                # cannot be applied (Redis is unreachable): it would hang until killed.
+                # Leave as a kill would: nothing acked or committed, so the batch is
+                # redelivered to whoever consumes next (the fault suite's SIGKILL case).
+                log.error(
+                    "stopping while a batch of %d events cannot be applied: exiting "
+                    "without committing; the events will be redelivered",
+                    len(batch),
+                )
+                logging.shutdown()
+                os._exit(EXIT_STOPPED_UNAPPLIED)
 
     @app.agent(source, concurrency=1)
     async def apply_events(stream: faust.StreamT[bytes]) -> None:

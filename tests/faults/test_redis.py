@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.app import EXIT_STOPPED_UNAPPLIED
 from tests.faults.conftest import (
     Lines,
     PrivateRedis,
@@ -133,3 +134,41 @@ def test_redis_lost_then_rebuilt_while_the_worker_runs(
         rebuilt_messages=figures["messages"],
         rebuild_seconds=round(rebuild_seconds, 1),
     )
+
+
+def test_worker_stopped_during_an_outage_exits_and_nothing_is_lost(
+    month_lines: Lines,
+    references: References,
+    services: Services,
+    private_redis: PrivateRedis,
+    make_env: Callable[..., Env],
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while Redis is down: Faust would wait for the unapplied batch forever."""
+    lines = subset(month_lines, 12, salt=3)
+    references.start(lines)
+    env = make_env(Services(services.kafka, private_redis.url))
+    produce(env.services.kafka, env.topic, lines)
+    worker = env.start_worker(tmp_path)
+    wait_for("a third applied", lambda: applied(env) >= len(lines) // 3, env)
+    private_redis.kill()
+    wait_for(
+        "the worker retrying",
+        lambda: "cannot apply a batch" in env.logs[0].read_text(errors="replace"),
+        env,
+    )
+    asked = time.monotonic()
+    worker.terminate()
+    status = worker.wait(timeout=20)
+    exited_after = time.monotonic() - asked
+    env.workers.remove(worker)  # gone on purpose: not a crash for the checks below
+    log = env.logs[0].read_text(errors="replace")
+    assert status == EXIT_STOPPED_UNAPPLIED, log[-2000:]
+    assert "exiting without committing" in log
+    private_redis.start()  # the AOF holds every write acknowledged before the outage
+    env.start_worker(tmp_path)
+    wait_applied(env)
+    reference, _ = references.of(lines)
+    assert env.stats()["applied"] == len(lines)
+    assert_same_state(env, reference)
+    record("redis-down-worker-stopped", events=len(lines), exit_seconds=round(exited_after, 2))
