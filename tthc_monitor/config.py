@@ -43,9 +43,7 @@ class Settings(BaseSettings):
     redis_tls_key_file: Path | None = None
     redis_tls_check_hostname: bool = True
 
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
-    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
@@ -121,9 +119,7 @@ class Settings(BaseSettings):
             self.redis_url = redis_url(
                 self.redis_url,
                 username=self.redis_username,
-                password=(
-                    self.redis_password.get_secret_value() if self.redis_password else None
-                ),
+                password=(self.redis_password.get_secret_value() if self.redis_password else None),
                 tls=self.redis_tls,
                 ca_file=self.redis_tls_ca_file,
                 cert_file=self.redis_tls_cert_file,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -71,15 +71,8 @@ def ensure_topics(
 def end_offsets(
     bootstrap: str, topic: str, *, security: Mapping[str, Any] | None = None
 ) -> dict[int, int]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
-    )
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
+    """Partition -> the offset the next record will take."""
+    return _offsets(bootstrap, topic, "end", security)
 
 
 def topic_config(
@@ -105,12 +98,23 @@ def topic_config(
 def beginning_offsets(
     bootstrap: str, topic: str, *, security: Mapping[str, Any] | None = None
 ) -> dict[int, int]:
+    """Partition -> the first offset still retained."""
+    return _offsets(bootstrap, topic, "beginning", security)
+
+
+def _offsets(
+    bootstrap: str,
+    topic: str,
+    which: Literal["end", "beginning"],
+    security: Mapping[str, Any] | None,
+) -> dict[int, int]:
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, client_id="tthc-admin", **(security or {})
     )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        return {tp.partition: offset for tp, offset in consumer.beginning_offsets(tps).items()}
+        found = consumer.end_offsets(tps) if which == "end" else consumer.beginning_offsets(tps)
+        return {tp.partition: offset for tp, offset in found.items()}
     finally:
         consumer.close()
