@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,11 +36,11 @@ from tthc_monitor.store.keys import Keys
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def latency(dossiers: int) -> list[float]:
+def latency(dossiers: int, services: Mapping[str, str] | None = None) -> list[float]:
     """Seconds from each overdue alert's fire time to its arrival on the alerts topic."""
     tag = uuid.uuid4().hex[:8]
     env = dict(
-        os.environ,
+        services or os.environ,
         PYTHONPATH=str(ROOT),
         TTHC_NAMESPACE=f"benchal{tag}",
         TTHC_TOPIC=f"benchal-{tag}",

@@ -205,20 +205,29 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def kafka_kind(env: dict[str, str]) -> str:
-    """Apache Kafka (with its version) when a local broker process says so, else tansu."""
+    """Apache Kafka (with its version) or tansu: the process listening on the bootstrap
+    port says which (another broker may run on the machine for another purpose)."""
     if env.get("BENCH_KAFKA_KIND"):
         return env["BENCH_KAFKA_KIND"]
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    bootstrap = env.get("TTHC_KAFKA_BOOTSTRAP", "")
+    port = bootstrap.split(",")[0].rsplit(":", 1)[-1]
+    try:
+        listing = subprocess.run(
+            ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        listing = ""
+    for pid in re.findall(r"pid=(\d+)", listing):
         try:
-            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         if "kafka.Kafka" in args:
             version = re.search(r"kafka[_-](?:2\.\d+-)?(\d+\.\d+\.\d+)", args)
             return f"Apache Kafka {version.group(1) if version else '?'}"
-        if "tansu" in args and " broker" in args:
+        if "tansu" in args:
             return "tansu"
-    return f"unknown broker at {env.get('TTHC_KAFKA_BOOTSTRAP')}"
+    return f"unknown broker at {bootstrap}"
 
 
 def machine() -> dict[str, object]:

@@ -15,6 +15,8 @@ Figures (NAME), each also runnable alone as ``python bench/NAME.py``:
 * replay: the same file through ``tthc-monitor replay``;
 * latency: publish → applied in Redis and → visible on /metrics at 2,000 events/s,
   against the stack floor (bench/latency.py);
+* alerts: overdue alerts' delay from fire time to the alerts topic through a real
+  worker, against the sweep interval (bench/alerts.py);
 * timers: Redis bytes per open dossier and the sweep tick, against a bare 100-byte
   record per dossier (bench/timers.py);
 * snapshot: simulate → replay → freeze → report of the month, against an HGETALL of
@@ -42,7 +44,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import latency, scaleout, snapshot, timers
+from bench import alerts, latency, scaleout, snapshot, timers
 from bench.common import (
     ROOT,
     cli,
@@ -63,7 +65,7 @@ from bench.common import (
 )
 from tthc_monitor.embedded import Embedded, free_port
 
-FIGURES = ("throughput", "replay", "latency", "timers", "snapshot", "scaleout")
+FIGURES = ("throughput", "replay", "latency", "alerts", "timers", "snapshot", "scaleout")
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -151,6 +153,24 @@ def run_figure(name: str, env: dict[str, str], args: argparse.Namespace, folder:
         result = latency.latency(env, path, rate, folder)
         latency.report(result)
         return result
+    if name == "alerts":
+        delays = sorted(alerts.latency(50 if quick else 200, env))
+        if not delays:
+            raise RuntimeError("no overdue alert arrived")
+        sweep = float(env.get("TTHC_ALERT_SWEEP_SECONDS", "0.5"))
+        figures = {
+            "p50": delays[len(delays) // 2],
+            "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+            "max": delays[-1],
+        }
+        for label, value in figures.items():
+            print(
+                f"alert_fire_delay_{label}: {value:.2f} s "
+                f"({value / sweep:.2f} of the sweep interval, {sweep:.1f} s; "
+                f"{len(delays)} overdue alerts)",
+                flush=True,
+            )
+        return {"alerts": len(delays), "sweep_seconds": sweep, **figures}
     if name == "timers":
         result = timers.timers(env, 100_000 if quick else 1_000_000, folder)
         timers.report(result)
