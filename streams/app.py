@@ -29,6 +29,7 @@ from typing import Any
 
 import faust
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from schemas.events import DossierEvent
@@ -240,7 +241,7 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
                 log.warning(
                     "cannot apply a batch of %d events yet (%s); retrying in %.1f s",
                     len(batch),
-                    type(error).__name__,
+                    _describe_failure(error),
                     delay,
                 )
                 # Wakes early when the worker stops: Faust waits for the agent, and a
@@ -338,3 +339,12 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             log.info("fired %d alerts; delivered %s", result.claimed, result.delivered)
 
     return app
+
+
+def _describe_failure(error: Exception) -> str:
+    """The error's class, and Redis' own words for a refused command: they name keys and
+    rules (e.g. WRONGTYPE for a namespace written in another state format, which needs
+    `tthc-monitor rebuild` into a fresh namespace), never event payloads."""
+    if isinstance(error, RedisResponseError):
+        return f"{type(error).__name__}: {str(error)[:300]}"
+    return type(error).__name__
