@@ -1,0 +1,1 @@
+"""Builders of the Grafana dashboards that dashboards/generate.py writes out as JSON."""
