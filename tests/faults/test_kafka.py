@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import (
-    Lines,
-    PrivateKafka,
-    References,
-    applied,
-    assert_same_state,
-    full_only,
-    produce,
-    record,
-    subset,
-    wait_applied,
-    wait_for,
-)
+from tests.faults.events import Lines, produce, subset
+from tests.faults.reference import References, assert_same_state
+from tests.faults.services import PrivateKafka
+from tests.faults.suite import full_only, record
+from tests.faults.workers import applied, wait_applied, wait_for
 from tests.integration.conftest import Env, Services
 from tthc_monitor.kafka_admin import end_offsets
 

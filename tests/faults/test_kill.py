@@ -19,19 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import (
-    Lines,
-    References,
-    applied,
-    assert_same_state,
-    delete_namespace,
-    fault_kills,
-    kill,
-    produce,
-    record,
-    wait_applied,
-    wait_for,
-)
+from tests.faults.events import Lines, produce
+from tests.faults.reference import References, assert_same_state, delete_namespace
+from tests.faults.suite import fault_kills, record
+from tests.faults.workers import applied, kill, wait_applied, wait_for
 from tests.integration.conftest import Env, Services
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]

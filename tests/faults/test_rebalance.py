@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import (
-    Lines,
-    References,
-    applied,
-    assert_same_state,
-    kill,
-    produce,
-    record,
-    subset,
-    wait_applied,
-    wait_for,
-)
+from tests.faults.events import Lines, produce, subset
+from tests.faults.reference import References, assert_same_state
+from tests.faults.suite import record
+from tests.faults.workers import applied, kill, wait_applied, wait_for
 from tests.integration.conftest import Env, Services
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import (
-    Lines,
-    References,
-    assert_same_state,
-    dossier_of,
-    produce,
-    record,
-    subset,
-    wait_applied,
-)
+from tests.faults.events import Lines, dossier_of, produce, subset
+from tests.faults.reference import References, assert_same_state
+from tests.faults.suite import record
+from tests.faults.workers import wait_applied
 from tests.integration.conftest import Env, Services
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]

@@ -21,19 +21,11 @@ import pytest
 from kafka import KafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.conftest import (
-    CLI,
-    Lines,
-    References,
-    assert_same_state,
-    bucket,
-    dossier_of,
-    produce,
-    record,
-    subset,
-    wait_applied,
-)
+from tests.faults.events import CLI, Lines, bucket, dossier_of, produce, subset
 from tests.faults.malformed import KINDS, malformed
+from tests.faults.reference import References, assert_same_state
+from tests.faults.suite import record
+from tests.faults.workers import wait_applied
 from tests.integration.conftest import ROOT, Env, Services
 from tthc_monitor.embedded import free_port
 from tthc_monitor.kafka_admin import end_offsets

@@ -1,0 +1,24 @@
+"""The reference files bundled with the package (Quảng Trị) and `bundled_path` to find them."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["BUNDLED_PROCEDURES", "BUNDLED_UNITS", "bundled_path"]
+
+_BUNDLED_PACKAGE = "tthc_monitor.reference"
+BUNDLED_UNITS = "quangtri/units.csv"
+BUNDLED_PROCEDURES = "quangtri/procedures.csv"
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a file bundled under `tthc_monitor/reference/data/`, e.g. `quangtri/units.csv`."""
+    resource = resources.files(_BUNDLED_PACKAGE).joinpath("data")
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            raise ValueError(f"bad bundled reference file name {name!r}")
+        resource = resource.joinpath(part)
+    if not resource.is_file():
+        raise FileNotFoundError(f"no bundled reference file {name!r}")
+    return Path(str(resource))
