@@ -10,7 +10,9 @@ import pytest
 from tests.fixtures.seed_snapshot import seed_snapshots
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.report.layout import build_report
-from tthc_monitor.report.narrative import build_narrative, narrative_markdown, ratio_text
+from tthc_monitor.report.narrative import build_narrative
+from tthc_monitor.report.narrative_blocks import narrative_markdown
+from tthc_monitor.report.narrative_figures import ratio_text
 from tthc_monitor.report.profile import NarrativeSpec, ReportProfile, load_profile
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from tests.fixtures.seed_snapshot import seed_snapshots
 from tthc_monitor.reference.registry import Registry, bundled_path
-from tthc_monitor.report.layout import ReportError, Text, build_report
+from tthc_monitor.report.layout import build_report
+from tthc_monitor.report.model import ReportError, Text
 from tthc_monitor.report.profile import (
     BUNDLED_PROFILE,
     ProfileError,

@@ -17,7 +17,8 @@ import pytest
 
 from tests.fixtures.seed_snapshot import seed_rows, seed_snapshots
 from tthc_monitor.reference.registry import Registry
-from tthc_monitor.report.layout import Count, Rate, Report, Table, Text, build_report
+from tthc_monitor.report.layout import build_report
+from tthc_monitor.report.model import Count, Rate, Report, Table, Text
 from tthc_monitor.report.profile import ReportProfile, load_profile
 from tthc_monitor.report.xlsx import heading_grid
 

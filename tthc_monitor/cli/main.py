@@ -28,7 +28,7 @@ from tthc_monitor.cli.common import add_common
 from tthc_monitor.connections import REDIS_AUTH_HINT, ServiceAccessError
 from tthc_monitor.core.calendar import AdjustmentFileError
 from tthc_monitor.reference.registry import ReferenceDataError
-from tthc_monitor.report.layout import ReportError
+from tthc_monitor.report.model import ReportError
 from tthc_monitor.report.profile import ProfileError
 
 

@@ -7,7 +7,8 @@ See docs/report.md.
 """
 
 from tthc_monitor.report.export import export_report, render_report
-from tthc_monitor.report.layout import Report, ReportError, build_report
+from tthc_monitor.report.layout import build_report
+from tthc_monitor.report.model import Report, ReportError
 from tthc_monitor.report.profile import ProfileError, ReportProfile, load_profile
 
 __all__ = [

@@ -15,7 +15,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from tthc_monitor.report.narrative import Block
+from tthc_monitor.report.narrative_blocks import Block
 from tthc_monitor.report.zipfix import normalize_zip
 
 __all__ = ["docx_bytes"]

@@ -14,8 +14,10 @@ from typing import Any
 
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.report.docx_writer import docx_bytes
-from tthc_monitor.report.layout import Report, ReportError, build_report
-from tthc_monitor.report.narrative import build_narrative, narrative_markdown
+from tthc_monitor.report.layout import build_report
+from tthc_monitor.report.model import Report, ReportError
+from tthc_monitor.report.narrative import build_narrative
+from tthc_monitor.report.narrative_blocks import narrative_markdown
 from tthc_monitor.report.profile import ProfileError, ReportProfile, check_profile
 from tthc_monitor.report.tabletext import appendices_markdown, table_csv
 from tthc_monitor.report.vnformat import format_month

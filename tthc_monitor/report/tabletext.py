@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tthc_monitor.report.layout import Appendix, Count, Rate, Report, Row, Table, Text
+from tthc_monitor.report.model import Appendix, Count, Rate, Report, Row, Table, Text
 from tthc_monitor.report.vnformat import format_int, format_month
 
 __all__ = ["appendices_markdown", "table_csv"]

@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from tthc_monitor.report.layout import Appendix, Column, Count, Rate, Report, Row, Table, Text
+from tthc_monitor.report.model import Appendix, Column, Count, Rate, Report, Row, Table, Text
 from tthc_monitor.report.zipfix import normalize_zip
 
 __all__ = ["xlsx_bytes"]
