@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -263,3 +263,18 @@ def text(value: bytes | str) -> str:
 
 def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}" if baseline else "n/a"
+
+
+def wait_stable(bootstrap: str, group: str, members: int, timeout: float = 180.0) -> float:
+    """Seconds until the group is Stable with ``members`` members."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-group")
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            info = admin.describe_groups([group]).get(group, {})
+            if info.get("group_state") == "Stable" and len(info.get("members", ())) == members:
+                return time.monotonic() - started
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    raise TimeoutError(f"group {group} not Stable with {members} members in {timeout:.0f} s")

@@ -13,12 +13,12 @@ consumer has joined its group and connected to Redis.
 How "applied" is observed (resolution ≤ 10 ms):
 
 * ours, exact per event: a poller thread issues ``HMGET {ns}:eid id ...`` for every
-  published id not yet seen, about every 2 ms. The worker's Lua write sets the
+  published id not yet seen, about every 5 ms. The worker's Lua write sets the
   ``eid`` field in the same atomic step as the dossier state and the counters, so an
   id's first appearance is the moment it was applied. The time taken is the start of
   the first poll that sees it: an upper bound, late by at most one poll interval
   (median and max interval are reported in results.json as ``poll_ms``). At most the
-  oldest 2,000 ids not yet seen are asked per poll, so the poller's own load stays
+  oldest 1,000 ids not yet seen are asked per poll, so the poller's own load stays
   bounded when a consumer falls behind; an id applied outside that window (more than
   ~1 s of publishing ahead of the oldest unapplied one) is then seen late;
 * both, by count: the same poller reads the consumer's counter (ours: ``{ns}:stats``
@@ -70,6 +70,7 @@ from bench.common import (
     services,
     start,
     stop,
+    wait_stable,
     worker_command,
     worker_env,
 )
@@ -77,8 +78,8 @@ from tthc_monitor.embedded import Embedded, free_port, wait_for_port
 from tthc_monitor.kafka_admin import ensure_topics
 
 WARM_UP = 500
-POLL_SECONDS = 0.002
-WINDOW = 2000
+POLL_SECONDS = 0.005
+WINDOW = 1000
 """Ids asked per poll at most (the oldest not yet seen), so that a consumer falling
 behind is not slowed further by an ever larger HMGET."""
 SCRAPE_SECONDS = 0.1
@@ -103,7 +104,7 @@ def poll(
     done: EventType,
     results: Connection,
 ) -> None:
-    """The poller process: every ~2 ms, the counter and HMGET of the ids not yet seen.
+    """The poller process: every ~5 ms, the counter and HMGET of the ids not yet seen.
 
     Sends back the time each event index was first seen applied, and the (poll start
     time, counter) samples.
@@ -213,6 +214,7 @@ def run_one(
     rate: float,
     ours: bool,
     logs: Path,
+    workers: int = 1,
 ) -> dict[str, dict[str, float]]:
     tag = new_tag()
     topic, namespace = f"benchlat-{tag}", f"benchlat{tag}"
@@ -222,8 +224,11 @@ def run_one(
     processes = []
     scrape_url = ""
     if ours:
-        wenv = worker_env(env, topic, namespace, f"lat-{tag}")
-        processes.append(start(worker_command(), wenv, logs / "latency-worker.log"))
+        group = f"lat-{tag}"
+        wenv = worker_env(env, topic, namespace, group)
+        for n in range(workers):
+            log = logs / f"latency-worker-{n}.log"
+            processes.append(start(worker_command(), wenv, log))
         port = free_port()
         serve = start(cli("serve", "--port", str(port)), wenv, logs / "latency-serve.log")
         processes.append(serve)
@@ -248,6 +253,9 @@ def run_one(
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise RuntimeError(f"consumer not ready (see {logs})")
             time.sleep(0.05)
+        if ours and workers > 1:
+            # Every worker in the group before timing: a join mid-run would be a rebalance.
+            wait_stable(bootstrap, group, workers)
         base = count()
         context = multiprocessing.get_context("fork")
         published = context.Value("q", 0, lock=False)
@@ -310,11 +318,19 @@ def run_one(
         drop_namespace(url, namespace)
 
 
-def latency(env: dict[str, str], path: Path, rate: float, logs: Path) -> dict[str, object]:
+def latency(
+    env: dict[str, str], path: Path, rate: float, logs: Path, workers: int = 1
+) -> dict[str, object]:
     events = load(path)
     floor = run_one(env, events, rate, ours=False, logs=logs)
-    ours = run_one(env, events, rate, ours=True, logs=logs)
-    return {"rate": rate, "events": len(events) - WARM_UP, "ours": ours, "stack_floor": floor}
+    ours = run_one(env, events, rate, ours=True, logs=logs, workers=workers)
+    return {
+        "rate": rate,
+        "workers": workers,
+        "events": len(events) - WARM_UP,
+        "ours": ours,
+        "stack_floor": floor,
+    }
 
 
 def report(result: dict[str, object]) -> None:
@@ -351,6 +367,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--seconds", type=float, help="steady publishing time (default 60)")
     parser.add_argument("--quick", action="store_true", help="15 s instead of 60 s")
+    parser.add_argument("--workers", type=int, default=1, help="workers in one group")
     args = parser.parse_args()
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     embedded = Embedded()
@@ -358,7 +375,7 @@ def main() -> int:
         env = services(embedded)
         with tempfile.TemporaryDirectory() as tmp:
             path, _ = events_file(int(args.rate * seconds) + WARM_UP, Path(tmp))
-            result = latency(env, path, args.rate, Path(tmp))
+            result = latency(env, path, args.rate, Path(tmp), args.workers)
         report(result)
         print(json.dumps(result, indent=2))
     finally:

@@ -21,12 +21,10 @@ import json
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import redis
-from kafka import KafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,26 +42,12 @@ from bench.common import (
     start,
     stop,
     timed,
+    wait_stable,
     worker_command,
     worker_env,
 )
 from tthc_monitor.embedded import Embedded
 from tthc_monitor.kafka_admin import ensure_topics
-
-
-def wait_stable(bootstrap: str, group: str, members: int, timeout: float = 180.0) -> float:
-    """Seconds until the group is Stable with ``members`` members."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-scaleout")
-    started = time.monotonic()
-    try:
-        while time.monotonic() - started < timeout:
-            info = admin.describe_groups([group]).get(group, {})
-            if info.get("group_state") == "Stable" and len(info.get("members", ())) == members:
-                return time.monotonic() - started
-            time.sleep(0.5)
-    finally:
-        admin.close()
-    raise TimeoutError(f"group {group} not Stable with {members} members in {timeout:.0f} s")
 
 
 def run_workers(
