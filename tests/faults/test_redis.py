@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 OUTAGE = 3.0  # seconds Redis stays down
 
 
+def stream_a_third(
+    lines: Lines,
+    references: References,
+    services: Services,
+    private_redis: PrivateRedis,
+    make_env: Callable[..., Env],
+    tmp_path: Path,
+) -> tuple[Lines, Env, subprocess.Popen[bytes]]:
+    """The lines published on the private Redis's env, a worker applying them, a third
+    applied: the moment the Redis faults strike."""
+    references.start(lines)
+    env = make_env(Services(services.kafka, private_redis.url))
+    produce(env.services.kafka, env.topic, lines)
+    worker = env.start_worker(tmp_path)
+    wait_for("a third applied", lambda: applied(env) >= len(lines) // 3, env)
+    return lines, env, worker
+
+
 @pytest.mark.parametrize("stop", ["sigkill", pytest.param("shutdown", marks=full_only)])
 def test_redis_restarted_mid_stream(
     stop: str,
@@ -38,12 +57,9 @@ def test_redis_restarted_mid_stream(
     make_env: Callable[..., Env],
     tmp_path: Path,
 ) -> None:
-    lines = subset(month_lines, 12, salt=2)
-    references.start(lines)
-    env = make_env(Services(services.kafka, private_redis.url))
-    produce(env.services.kafka, env.topic, lines)
-    worker = env.start_worker(tmp_path)
-    wait_for("a third applied", lambda: applied(env) >= len(lines) // 3, env)
+    lines, env, worker = stream_a_third(
+        subset(month_lines, 12, salt=2), references, services, private_redis, make_env, tmp_path
+    )
     started = time.monotonic()
     if stop == "sigkill":
         private_redis.kill()
@@ -137,12 +153,9 @@ def test_worker_stopped_during_an_outage_exits_and_nothing_is_lost(
     tmp_path: Path,
 ) -> None:
     """SIGTERM while Redis is down: Faust would wait for the unapplied batch forever."""
-    lines = subset(month_lines, 12, salt=3)
-    references.start(lines)
-    env = make_env(Services(services.kafka, private_redis.url))
-    produce(env.services.kafka, env.topic, lines)
-    worker = env.start_worker(tmp_path)
-    wait_for("a third applied", lambda: applied(env) >= len(lines) // 3, env)
+    lines, env, worker = stream_a_third(
+        subset(month_lines, 12, salt=3), references, services, private_redis, make_env, tmp_path
+    )
     private_redis.kill()
     wait_for(
         "the worker retrying",

@@ -8,6 +8,7 @@ Each test gets its own topics, consumer group and Redis namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from kafka import KafkaProducer
 
 from tthc_monitor.embedded import Embedded, free_port
 
@@ -172,3 +174,16 @@ def env(services: Services) -> Iterator[Env]:
         yield environment
     finally:
         environment.stop()
+
+
+def produce(env: Env, lines: list[bytes]) -> None:
+    """Publish raw lines to the env's topic, keyed by dossier when the line is readable."""
+    producer = KafkaProducer(bootstrap_servers=env.services.kafka, acks="all", linger_ms=5)
+    for line in lines:
+        try:
+            key = json.loads(line)["dossier_id"].encode()
+        except (ValueError, KeyError):
+            key = b"unparsable"
+        producer.send(env.topic, key=key, value=line)
+    producer.flush()
+    producer.close()

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
 from tests.eventkit import raw
 from tests.integration import scenario
-from tests.integration.conftest import ROOT, Env
+from tests.integration.conftest import ROOT, Env, produce
 from tthc_monitor.embedded import free_port
 from tthc_monitor.store.state import decode_state
 
@@ -79,18 +79,6 @@ def personal_events() -> tuple[list[bytes], list[bytes], bytes]:
                   citizen_name=NAME)  # fmt: skip
     encode = [json.dumps(e, ensure_ascii=False).encode("utf-8") for e in with_reason]
     return encode, scenario.stream(), json.dumps(refused, ensure_ascii=False).encode("utf-8")
-
-
-def produce(env: Env, lines: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=env.services.kafka, acks="all", linger_ms=5)
-    for line in lines:
-        try:
-            key = json.loads(line)["dossier_id"].encode()
-        except (ValueError, KeyError):
-            key = b"unparsable"
-        producer.send(env.topic, key=key, value=line)
-    producer.flush()
-    producer.close()
 
 
 def redis_contents(env: Env) -> Iterator[tuple[str, str]]:

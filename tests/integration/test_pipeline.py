@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from tests.integration import scenario
-from tests.integration.conftest import ROOT, Env
+from tests.integration.conftest import ROOT, Env, produce
 from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS
 from tthc_monitor.kafka_admin import end_offsets
 from tthc_monitor.reference.registry import Registry
@@ -25,18 +25,6 @@ from tthc_monitor.reference.registry import Registry
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 PERIODS = ("2022-03", "2022-04", "2022-05")
-
-
-def produce(env: Env, lines: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=env.services.kafka, acks="all", linger_ms=5)
-    for line in lines:
-        try:
-            key = json.loads(line)["dossier_id"].encode()
-        except (ValueError, KeyError):
-            key = b"unparsable"
-        producer.send(env.topic, key=key, value=line)
-    producer.flush()
-    producer.close()
 
 
 def wait_applied(env: Env, timeout: float = 180) -> None:

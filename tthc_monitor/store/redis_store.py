@@ -43,6 +43,7 @@ WRITE_CHUNK = 100
 """Dossier writes per Lua call: large enough that the per-call cost vanishes, small
 enough that one call never blocks Redis (and the wall's reads) for long."""
 READ_CHUNK = 500
+"""Dossier states per MGET."""
 
 
 class StoreBusy(Exception):
@@ -99,7 +100,6 @@ class _Call:
     fresh: int
     duplicates: int
     refused: list[tuple[str, str, str]]
-    fresh_ids: tuple[str, ...]
     kind: int
     """PLAIN_WRITE (apply_dossier.lua) or ADJUSTING_WRITE (the same write, also listing
     it as an adjustment of the frozen periods it changes: record_adjustments.lua)."""
@@ -203,7 +203,6 @@ class DossierStore:
                     len(update.fresh_ids),
                     update.duplicates,
                     refused,
-                    update.fresh_ids,
                     kind,
                     encoded,
                 )
