@@ -1,4 +1,4 @@
-"""Dossier lifecycle events, contract v1 (see docs/contract.md).
+"""Dossier lifecycle events, contract v1 (docs/rules.md, "The event contract").
 
 Models are frozen and forbid unknown fields: the stream must never carry personal
 data, so a producer that adds a field (a citizen's name, say) is refused rather

@@ -8,6 +8,7 @@
 #                                            TTHC_SERVICES_STARTED=kafka,redis   (what THIS call started)
 #   scripts/services.sh down [kafka|redis] stop what this script started (pid files), wipe data dirs
 #   scripts/services.sh status             show what runs; exit 0 only if both run and answer
+#   scripts/services.sh jars               fetch the Apache Kafka jars (once) and print their folder
 #
 # Everything else (progress, errors) goes to stderr, so `eval "$(scripts/services.sh up)"` works.
 #
@@ -562,6 +563,7 @@ case ${1:-} in
   up) shift; (($# == 0)) || usage; cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) shift; cmd_status ;;
+  jars) shift; ensure_kafka_jars; kafka_libs ;;
   -h | --help | help) usage 0 ;;
   *) usage ;;
 esac

@@ -12,7 +12,6 @@ the wall must equal the snapshot (`tthc-monitor snapshot --json`).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env
 from tests.integration.test_pipeline import produce, wait_applied
+from tests.programs import require
 from tests.unit.test_dashboards import dashboards, expressions, matchers
 from tthc_monitor.core.index766 import load_indicators, scores
 from tthc_monitor.embedded import free_port
@@ -90,9 +90,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("Debian's prometheus is not installed (apt-get install prometheus)")
+    binary = require("prometheus", "prometheus")
     tmp = tmp_path_factory.mktemp("dashboards")
     env = Env(services)
     clock = tmp / "clock"

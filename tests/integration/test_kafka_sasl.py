@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -18,12 +16,11 @@ from kafka import KafkaConsumer
 
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env, Services
+from tests.programs import kafka_libs, require
 from tthc_monitor.embedded import free_port, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-KAFKA_VERSION = os.environ.get("TTHC_KAFKA_VERSION", "4.1.1")
-CACHE = Path(os.environ.get("TTHC_CACHE_DIR", Path.home() / ".cache" / "tthc-monitor"))
 USER = "tthc"
 PASSWORD = "kafka-Secret-5d1c"
 WRONG = "kafka-Wrong-0000"
@@ -35,10 +32,8 @@ PLAIN = (
 
 @pytest.fixture(scope="module")
 def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    libs = CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
-    java = shutil.which("java")
-    if not java or not (libs / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
-        pytest.skip("needs java and the Kafka jars (run scripts/services.sh up once)")
+    java = require("java", "openjdk-17-jre-headless")
+    libs = kafka_libs()
     directory = tmp_path_factory.mktemp("sasl-kafka")
     client, internal, controller = free_port(), free_port(), free_port()
     properties = directory / "server.properties"

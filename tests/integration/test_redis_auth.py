@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,11 +27,11 @@ import redis
 
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env, Services
+from tests.programs import require
 from tthc_monitor.embedded import free_port, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-REDIS_SERVER = "/usr/bin/redis-server"
 ADMIN_PASSWORD = "admin-Pa55:w@rd/with%odd&chars"
 USER = "tthc-app"
 USER_PASSWORD = "app-Secret-7f3e9c"
@@ -58,14 +57,13 @@ class SecureRedis:
 
 
 def start_redis(directory: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
-    if not Path(REDIS_SERVER).exists():
-        pytest.skip(f"{REDIS_SERVER} is not installed (apt-get install redis-server)")
+    redis_server = require("redis-server", "redis-server")
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = (directory / "redis.log").open("wb")
     process = subprocess.Popen(
         [
-            REDIS_SERVER,
+            redis_server,
             "--bind",
             "127.0.0.1",
             "--dir",
@@ -335,9 +333,7 @@ def test_worker_and_publish_with_credentials(
 
 def make_certificates(directory: Path) -> dict[str, Path]:
     """A throw-away CA and a server certificate for 127.0.0.1, with openssl."""
-    openssl = shutil.which("openssl")
-    if not openssl:
-        pytest.skip("openssl is not installed")
+    openssl = require("openssl", "openssl")
     files = {n: directory / f"{n}.pem" for n in ("ca", "ca-key", "server", "server-key")}
     csr, ext = directory / "server.csr", directory / "server.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,11 +18,11 @@ import pytest
 
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env
+from tests.programs import require
 from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.embedded import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 TOKEN = "test-admin-token"
 
@@ -112,15 +111,16 @@ def test_api(served: tuple[Env, str]) -> None:
     assert status == 200 and body["versions"]["1"] == 1
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_wall_page_in_chromium(served: tuple[Env, str], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
+
+    chromium = require("chromium", "chromium")
 
     env, base = served
     _, api = get(f"{base}/api/summary")
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",

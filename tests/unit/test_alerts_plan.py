@@ -1,4 +1,4 @@
-"""When deadline alerts fire (spec: alerts.md), on hand-worked cases."""
+"""When deadline alerts fire (docs/rules.md, "Alerts"), on hand-worked cases."""
 
 from __future__ import annotations
 

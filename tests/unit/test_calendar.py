@@ -1,4 +1,4 @@
-"""The Vietnamese working-day calendar (spec: report.md, "Working days and deadlines")."""
+"""The Vietnamese working-day calendar (docs/rules.md, "Deadlines")."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tthc_monitor.core.calendar import (
 CAL = load_calendar()
 BARE = WorkingCalendar()
 
-# The spec's list of weekdays off in 2022.
+# The weekdays off in 2022 (docs/rules.md, "Working days").
 WEEKDAYS_OFF_2022 = {
     date(2022, 1, 3),
     *(date(2022, 1, 31) + timedelta(days=i) for i in range(5)),  # 31 Jan - 4 Feb

@@ -1,10 +1,20 @@
-"""Static checks of docker-compose.yml and the Dockerfile (no Docker engine needed)."""
+"""Checks of docker-compose.yml and the Dockerfile (no Docker engine needed).
+
+The compose file is read twice: as YAML (its source form: `${VAR:?}` guards, `$$`
+escapes) and through a real Compose implementation, `docker-compose config` (Debian's
+docker-compose 1.29) and `docker compose config` where the v2 plugin is installed, which
+validate it against their schema, interpolate .env.example and resolve the paths.
+Without any of them these tests fail: `apt-get install docker-compose`.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,9 +27,8 @@ from tthc_monitor.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
 LOCALHOST = "127.0.0.1"
-# Services that are allowed to run without a healthcheck (no endpoint to probe yet).
-NO_HEALTHCHECK = {"worker"}
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +135,8 @@ def test_worker_image_matches_the_project_version(services: dict[str, dict[str, 
     assert worker["image"] == f"{project['name']}:{project['version']}"
 
 
-def test_every_service_but_the_worker_has_a_healthcheck(
-    services: dict[str, dict[str, Any]],
-) -> None:
+def test_every_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
-        if name in NO_HEALTHCHECK:
-            continue
         check = service.get("healthcheck")
         assert check, f"{name}: no healthcheck"
         assert not check.get("disable"), f"{name}: healthcheck disabled"
@@ -459,40 +464,298 @@ def test_dockerfile_entrypoint_and_command() -> None:
     *_, (_, _, final) = dockerfile_stages()
     assert 'ENTRYPOINT ["tthc-monitor"]' in final
     assert 'CMD ["worker"]' in final
-    # The image installs the locked versions (what `make audit` checked).
-    assert any(
-        line.startswith("RUN ") and "pip install --no-cache-dir -c requirements.lock ." in line
-        for _, _, lines in dockerfile_stages()
-        for line in lines
-    )
+    # The image installs the wheel (what tests/integration/test_wheel.py tests) and the
+    # locked, hash-checked runtime dependencies (what `make audit` checked).
+    runs = [
+        line for _, _, lines in dockerfile_stages() for line in lines if line.startswith("RUN ")
+    ]
+    assert any("pip wheel" in line and "--no-deps" in line for line in runs)
+    assert any("--require-hashes" in line and "-r requirements.lock" in line for line in runs)
+    assert any("/dist/tthc_monitor-*.whl" in line for line in runs)
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert not {"requirements.lock", "*.lock", "*"} & {line.strip() for line in ignored}
     assert (ROOT / "requirements.lock").is_file()
 
 
-# ------------------------------------------------------------------ docker compose CLI --
+# ------------------------------------------------------------------ worker healthcheck --
 
 
-def test_docker_compose_config_validates() -> None:
-    docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("docker client not installed")
-    probe = subprocess.run(
-        [docker, "compose", "version"], capture_output=True, text=True, timeout=30, check=False
+def test_worker_healthcheck_probes_its_metrics_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    worker = services["worker"]
+    env = environment(worker)
+    assert env["TTHC_WORKER_METRICS_HOST"] == "0.0.0.0"  # reachable as 127.0.0.1 too
+    test = worker["healthcheck"]["test"]
+    # The image has Python but neither curl nor wget.
+    assert test[:3] == ["CMD", "python", "-c"] and len(test) == 4
+    assert "/metrics" in test[3] and "TTHC_WORKER_METRICS_PORT" in test[3]
+    # The port Prometheus scrapes on every replica is the one probed.
+    config_file = _container_to_host(services["prometheus"], "/etc/prometheus/prometheus.yml")
+    jobs = yaml.safe_load(config_file.read_text(encoding="utf-8"))["scrape_configs"]
+    (job,) = (j for j in jobs if j["job_name"] == "tthc-worker")
+    assert job["dns_sd_configs"][0]["port"] == int(env["TTHC_WORKER_METRICS_PORT"])
+
+
+def _run_probe(code: str, port: int) -> subprocess.CompletedProcess[str]:
+    """The healthcheck's `python -c CODE`, with the container's metrics port variable."""
+    env = {**os.environ, "TTHC_WORKER_METRICS_PORT": str(port)}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
     )
-    if probe.returncode != 0:
-        pytest.skip(f"docker compose unavailable: {(probe.stderr or probe.stdout).strip()}")
-    # Grafana's admin password has no default: validate with the example .env when the
-    # developer has not made one.
-    env_file = ROOT / ".env" if (ROOT / ".env").exists() else ROOT / ".env.example"
-    result = subprocess.run(
-        [docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config", "-q"],
+
+
+def test_worker_healthcheck_command_against_a_real_metrics_server(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The probe passes against the worker's metrics server and fails once it is gone."""
+    from prometheus_client import start_http_server
+
+    from streams.worker_metrics import REGISTRY
+
+    code = services["worker"]["healthcheck"]["test"][3]
+    server, thread = start_http_server(0, addr=LOCALHOST, registry=REGISTRY)
+    port = server.server_port
+    try:
+        up = _run_probe(code, port)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    assert up.returncode == 0, up.stderr
+    down = _run_probe(code, port)
+    assert down.returncode != 0, "the probe passes with nothing listening"
+
+
+# ------------------------------------------------------- the file through a real parser --
+
+# Compose implementations that parse the file without a Docker engine. Every one that is
+# installed must accept it; Debian's docker-compose (1.29) is the one this project relies
+# on, the v2 plugin of the docker client is checked too when present.
+PARSERS: dict[str, tuple[str, ...]] = {
+    "docker-compose": ("docker-compose",),
+    "docker compose": ("docker", "compose"),
+}
+INSTALL_HINT = "apt-get install docker-compose"
+PROJECT = "tthc-monitor"
+REQUIRED_VARIABLES = ("GRAFANA_ADMIN_PASSWORD", "REDIS_PASSWORD")
+EXPECTED_DEPENDS_ON = {
+    "kafka": set(),
+    "redis": set(),
+    "worker": {"kafka", "redis"},
+    "serve": {"redis"},
+    "prometheus": {"serve"},
+    "alertmanager": set(),
+    "grafana": {"prometheus"},
+}
+EXPECTED_PORTS = {
+    "kafka": {(LOCALHOST, 29092, 29092)},
+    "redis": {(LOCALHOST, 6379, 6379)},
+    "worker": set(),
+    "serve": {(LOCALHOST, 8080, 8080)},
+    "prometheus": {(LOCALHOST, 9090, 9090)},
+    "alertmanager": {(LOCALHOST, 9093, 9093)},
+    "grafana": {(LOCALHOST, 3000, 3000)},
+}
+
+
+def compose_variables() -> set[str]:
+    """The variables the compose file interpolates (`${NAME...}`, not `$${...}`)."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    return set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
+
+
+def compose_profiles() -> set[str]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    return {p for s in document["services"].values() for p in s.get("profiles") or []}
+
+
+def parser_env() -> dict[str, str]:
+    """This process's environment without anything that would change the parse: the
+    file's variables (the environment wins over --env-file), COMPOSE_*, and the Python
+    variables of the virtualenv (docker-compose runs on Debian's Python)."""
+    drop = compose_variables() | {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
+    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("COMPOSE_")}
+
+
+@functools.cache
+def compose_parsers() -> dict[str, tuple[str, ...]]:
+    """name -> argv prefix of every Compose implementation that runs here."""
+    found = {}
+    for name, (program, *sub) in PARSERS.items():
+        executable = shutil.which(program)
+        if executable is None:
+            continue
+        probe = subprocess.run(
+            [executable, *sub, "version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=parser_env(),
+            check=False,
+        )
+        if probe.returncode == 0:
+            found[name] = (executable, *sub)
+    return found
+
+
+def require_parsers() -> dict[str, tuple[str, ...]]:
+    parsers = compose_parsers()
+    if not parsers:
+        pytest.fail(
+            "no Compose implementation to parse docker-compose.yml: neither `docker-compose`"
+            f" nor `docker compose` runs here. Install Debian's: {INSTALL_HINT}"
+        )
+    return parsers
+
+
+def run_config(argv: tuple[str, ...], env_file: Path) -> subprocess.CompletedProcess[str]:
+    """`<parser> config` with every profile enabled and env_file as the .env."""
+    command = [*argv, "--project-name", PROJECT, "--env-file", str(env_file)]
+    command += ["--file", str(COMPOSE_FILE)]
+    for profile in sorted(compose_profiles()):
+        command += ["--profile", profile]
+    return subprocess.run(
+        [*command, "config"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         cwd=ROOT,
+        env=parser_env(),
         check=False,
     )
-    if result.returncode != 0 and "daemon" in result.stderr.lower():
-        pytest.skip(f"docker compose needs a daemon here: {result.stderr.strip()}")
-    assert result.returncode == 0, result.stderr
+
+
+@functools.cache
+def parsed_configs() -> dict[str, dict[str, Any]]:
+    """parser name -> its resolved configuration, with .env.example as the .env."""
+    parsed = {}
+    for name, argv in require_parsers().items():
+        result = run_config(argv, ENV_EXAMPLE)
+        assert result.returncode == 0, f"`{name} config` rejects docker-compose.yml:\n" + (
+            result.stderr or result.stdout
+        )
+        document = yaml.safe_load(result.stdout)
+        assert isinstance(document, dict), f"`{name} config` printed no mapping"
+        parsed[name] = document
+    return parsed
+
+
+def env_example_values() -> dict[str, str]:
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    return dict(re.findall(r"^([A-Z_][A-Z0-9_]*)=(.*)$", text, re.M))
+
+
+def published_ports(service: dict[str, Any]) -> set[tuple[str, int, int]]:
+    """(host ip, published port, container port) in either parser's output form:
+    "127.0.0.1:8080:8080/tcp" (docker-compose 1.29) or a mapping (Compose v2)."""
+    ports = set()
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            ports.add((port.get("host_ip", ""), int(port["published"]), int(port["target"])))
+            continue
+        parts = str(port).split("/", 1)[0].split(":")
+        assert len(parts) == 3, f"{port!r}: no host address"
+        ports.add((parts[0], int(parts[1]), int(parts[2])))
+    return ports
+
+
+def test_a_compose_parser_is_installed() -> None:
+    parsers = require_parsers()
+    assert "docker-compose" in parsers or "docker compose" in parsers
+
+
+def test_parsers_accept_the_file_with_every_service(compose: dict[str, Any]) -> None:
+    for name, config in parsed_configs().items():
+        assert set(config["services"]) == set(compose["services"]), name
+        assert set(config["volumes"]) == set(compose["volumes"]), name
+
+
+def test_parsed_healthchecks(services: dict[str, dict[str, Any]]) -> None:
+    for name, config in parsed_configs().items():
+        for service_name, service in config["services"].items():
+            where = f"{name}: {service_name}"
+            check = service.get("healthcheck")
+            assert check, f"{where}: no healthcheck"
+            assert not check.get("disable"), f"{where}: healthcheck disabled"
+            assert check["test"][0] in ("CMD", "CMD-SHELL"), where
+            for key in ("interval", "timeout", "retries", "start_period"):
+                assert check.get(key), f"{where}: no {key}"
+        worker = config["services"]["worker"]["healthcheck"]["test"]
+        assert worker == services["worker"]["healthcheck"]["test"], name
+
+
+def test_parsed_depends_on_waits_for_healthy_services() -> None:
+    for name, config in parsed_configs().items():
+        parsed = config["services"]
+        depends = {s: set(parsed[s].get("depends_on") or {}) for s in parsed}
+        assert depends == EXPECTED_DEPENDS_ON, name
+        for service_name, service in parsed.items():
+            for dependency, spec in (service.get("depends_on") or {}).items():
+                assert spec["condition"] == "service_healthy", (name, service_name, dependency)
+                assert parsed[dependency].get("healthcheck"), (name, dependency)
+
+
+def test_parsed_ports_are_bound_to_localhost() -> None:
+    for name, config in parsed_configs().items():
+        ports = {s: published_ports(service) for s, service in config["services"].items()}
+        assert ports == EXPECTED_PORTS, name
+        for service_name, bound in ports.items():
+            for host_ip, _, _ in bound:
+                assert host_ip == LOCALHOST, (name, service_name, host_ip)
+
+
+def test_parsed_environment_is_interpolated_from_env_example() -> None:
+    example = env_example_values()
+    assert set(REQUIRED_VARIABLES) <= set(example)
+    for name, config in parsed_configs().items():
+        parsed = config["services"]
+        env = {s: environment(parsed[s]) for s in parsed}
+        assert env["grafana"]["GF_SECURITY_ADMIN_PASSWORD"] == example["GRAFANA_ADMIN_PASSWORD"]
+        assert env["grafana"]["GF_SECURITY_ADMIN_USER"] == example["GRAFANA_ADMIN_USER"]
+        assert env["redis"]["REDIS_PASSWORD"] == example["REDIS_PASSWORD"], name
+        for client in ("worker", "serve"):
+            assert env[client]["TTHC_REDIS_PASSWORD"] == example["REDIS_PASSWORD"], name
+        # Optional variables, unset in .env.example: the file's defaults.
+        assert env["serve"]["TTHC_ADMIN_TOKEN"] == "", name
+        webhook = env["alertmanager"]["ALERTMANAGER_WEBHOOK_URL"]
+        assert webhook == "http://127.0.0.1:9/tthc-alerts", name
+        assert env["worker"]["TTHC_WORKER_METRICS_PORT"] == "9100", name
+        for service_name, values in env.items():
+            for key, value in values.items():
+                assert "${" not in value, (name, service_name, key, value)
+
+
+def test_parsed_paths_resolve_inside_the_repository(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    expected = sum(len(bind_mounts(service)) for service in services.values())
+    for name, config in parsed_configs().items():
+        parsed = config["services"]
+        for client in ("worker", "serve"):
+            build = parsed[client]["build"]
+            context = build["context"] if isinstance(build, dict) else build
+            assert Path(context).resolve() == ROOT, (name, client, context)
+        mounts = [(s, *m) for s, service in parsed.items() for m in bind_mounts(service)]
+        assert len(mounts) == expected, (name, mounts)
+        for service_name, host, container, read_only in mounts:
+            path = Path(host)
+            assert path.is_absolute(), (name, service_name, host)
+            assert path.resolve().is_relative_to(ROOT), (name, service_name, host)
+            assert path.exists(), (name, service_name, host)
+            assert read_only, (name, service_name, container)
+
+
+@pytest.mark.parametrize("variable", REQUIRED_VARIABLES)
+def test_parsers_refuse_a_missing_required_variable(variable: str, tmp_path: Path) -> None:
+    """The `${VAR:?message}` guards really stop the stack when .env lacks a password."""
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        "\n".join(line for line in lines if not line.startswith(f"{variable}=")) + "\n",
+        encoding="utf-8",
+    )
+    for name, argv in require_parsers().items():
+        result = run_config(argv, env_file)
+        assert result.returncode != 0, f"`{name} config` accepts a .env without {variable}"
+        assert f"set {variable} in .env" in result.stderr + result.stdout, result.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.programs import require
 from tthc_monitor.core.index766 import load_indicators
 from tthc_monitor.metrics.catalogue import BY_NAME
 from tthc_monitor.metrics.collector import FLOWS, PERIOD_FIGURES
@@ -316,9 +316,7 @@ def test_rules_use_catalogue_metrics_and_vietnamese_summaries() -> None:
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.skip("promtool not installed (apt-get install prometheus)")
+    binary = require("promtool", "prometheus")
     return subprocess.run(
         [binary, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
     )

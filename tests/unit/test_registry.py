@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import SEED
 from tthc_monitor.reference import (
     PROCEDURE_COLUMNS,
     UNIT_COLUMNS,
@@ -19,8 +20,6 @@ from tthc_monitor.reference import (
     load_registry,
     load_units,
 )
-
-SEED = Path(__file__).parents[2].parent / "shared/seed/quangtri-2022-04"
 
 # Spelling variants of the seed (CHECKS.md, "Spelling variants") -> the name as PL1 prints it.
 NAME_ALIASES = {"UBND huyện đảo Côn Cỏ": "UBND huyện đảo Cồn Cỏ"}
@@ -68,10 +67,7 @@ def registry() -> Registry:
 
 
 def seed_rows(name: str) -> list[dict[str, str]]:
-    path = SEED / name
-    if not path.is_file():
-        pytest.skip(f"seed file not available: {path}")
-    with path.open(encoding="utf-8", newline="") as handle:
+    with (SEED / name).open(encoding="utf-8", newline="") as handle:
         return [row for row in csv.DictReader(handle) if row["stt"] != "total"]
 
 

@@ -1,4 +1,4 @@
-"""The dossier rules on hand-worked cases (spec: report.md)."""
+"""The dossier rules on hand-worked cases (docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def at(value: str) -> datetime:
 
 
 def spec_example() -> list:  # type: ignore[type-arg]
-    """The example stream of events.md, with an explicit dossier due."""
+    """The example stream of docs/rules.md, with an explicit dossier due."""
     d = DOSSIER
     return [
         ev(

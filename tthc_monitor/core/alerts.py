@@ -1,4 +1,4 @@
-"""Deadline alerts planned from a dossier's timeline (spec: alerts.md).
+"""Deadline alerts planned from a dossier's timeline (docs/rules.md, "Alerts").
 
 Pure: given every known event of a dossier, :func:`plan_alerts` says which alerts are
 due and when. The timer service schedules the future ones and fires each at most once;

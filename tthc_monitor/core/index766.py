@@ -1,4 +1,4 @@
-"""Decision 766 indicators from a period's figures (spec: index766.md). Pure."""
+"""Decision 766 indicators from a period's figures (docs/rules.md, "Decision 766 index"). Pure."""
 
 from __future__ import annotations
 

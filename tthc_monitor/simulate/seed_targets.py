@@ -1,8 +1,11 @@
 """Turns the seed report's appendices (CSV) into the generator's target tables.
 
+The appendix CSVs are in `tests/fixtures/seed/quangtri-2022-04/`; the README beside
+them (`tests/fixtures/seed/README.md`) cites the published report.
+
 Run once when the seed changes:
 
-    python -m tthc_monitor.simulate.seed_targets ../shared/seed/quangtri-2022-04 \\
+    python -m tthc_monitor.simulate.seed_targets tests/fixtures/seed/quangtri-2022-04 \\
         tthc_monitor/simulate/data/quangtri-2022-04.json
 
 The output keys every figure by registry unit id; the generator reads only that file.
