@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from tthc_monitor.store.redis_store import STORE_REFUSALS
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 EVENTS = Counter(
@@ -33,6 +35,8 @@ CONSUMER_LAG = Gauge(
     registry=REGISTRY,
 )
 BATCHES = Counter("tthc_worker_batches", "Batches this worker applied.", registry=REGISTRY)
+# Counted where the store calls Redis (tthc_monitor/store/redis_store.py).
+REGISTRY.register(STORE_REFUSALS)
 
 
 def serve(port: int, host: str = "127.0.0.1") -> None:

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     """Events the worker applies in one Redis round trip at most."""
     batch_wait_ms: int = Field(default=50, ge=1)
     """How long a partial batch waits for more events."""
+    worker_stop_timeout: float = Field(default=8.0, gt=0)
+    """Seconds a worker told to stop (SIGTERM, SIGINT) has to stop cleanly; past them it
+    exits with status 75 without waiting further (e.g. for a broker that went away):
+    what it acked is in Redis, what it did not is delivered again (docs/operations.md)."""
+    up_file: Path | None = None
+    """Where ``up`` writes the servers it started and the other commands look for them
+    (TTHC_UP_FILE); unset: ``${XDG_STATE_HOME:-~/.local/state}/tthc-monitor/up.json``
+    (tthc_monitor/upfile.py)."""
     data_dir: Path | None = None
     """Faust's working directory (it keeps no state there: tables are not used)."""
     snapshot_grace_days: int = Field(default=2, ge=0)
@@ -189,10 +197,15 @@ class Settings(BaseSettings):
 
     def require_redis(self) -> str:
         if not self.redis_url:
-            raise SystemExit("TTHC_REDIS_URL is not set (or pass --redis-url)")
+            raise SystemExit(
+                "TTHC_REDIS_URL is not set (or pass --redis-url), and no `tthc-monitor up` runs"
+            )
         return self.redis_url
 
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap:
-            raise SystemExit("TTHC_KAFKA_BOOTSTRAP is not set (or pass --kafka-bootstrap)")
+            raise SystemExit(
+                "TTHC_KAFKA_BOOTSTRAP is not set (or pass --kafka-bootstrap), "
+                "and no `tthc-monitor up` runs"
+            )
         return self.kafka_bootstrap

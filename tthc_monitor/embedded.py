@@ -2,19 +2,106 @@
 
 Only what the caller did not configure is started, and ``stop`` ends only what
 this module started.
+
+Every process started here (and ``up``'s worker and ``serve``, through :func:`spawn`)
+runs in its own session: the terminal's Ctrl-C reaches only the process that started
+it, which stops them in its own order (:func:`stop_process`). On Linux each one also
+gets SIGTERM if its starter dies without stopping it (kill -9), instead of running on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
+
+PR_SET_PDEATHSIG = 1
+
+
+class StartCancelled(RuntimeError):
+    """A stop was requested while waiting for a server to listen."""
+
+
+def _never() -> bool:
+    return False
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to send SIGTERM to the child when its parent dies.
+
+    None off Linux, and when other threads run (code between fork and exec must not
+    need a lock another thread may hold)."""
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def spawn(
+    command: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: IO[Any] | int | None = None,
+    stderr: IO[Any] | int | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in its own session (see the module's docstring)."""
+    return subprocess.Popen(
+        list(command),
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(os.getpid()),
+    )
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], timeout: float, force: Callable[[], bool] = _never
+) -> bool:
+    """SIGTERM, wait up to ``timeout`` s (less if ``force()`` turns true), then SIGKILL;
+    always reaped. True if it stopped without SIGKILL."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        if time.monotonic() >= deadline or force():
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait()
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    with contextlib.suppress(OSError):
+        text = path.read_text(errors="replace").strip()
+        if text:
+            return "\n" + "\n".join(text.splitlines()[-lines:])
+    return ""
 
 
 def free_port() -> int:
@@ -24,9 +111,17 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float) -> None:
+def wait_for_port(
+    port: int,
+    process: subprocess.Popen[bytes],
+    what: str,
+    timeout: float,
+    cancelled: Callable[[], bool] = _never,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if cancelled():
+            raise StartCancelled(f"stopped while waiting for {what}")
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with code {process.returncode} during start-up")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
@@ -60,55 +155,65 @@ class Embedded:
 
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tthc-")))
+    cancelled: Callable[[], bool] = _never
+    """Checked while waiting for a server to listen: true raises StartCancelled."""
+
+    def _start(
+        self, name: str, command: list[str], port: int, env: dict[str, str] | None = None
+    ) -> None:
+        path = self.workdir / f"{name}.log"
+        with path.open("wb") as log:  # the child keeps its own descriptor
+            process = spawn(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append((name, process))
+        try:
+            wait_for_port(port, process, name, 30, self.cancelled)
+        except StartCancelled:
+            raise
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; its log:{log_tail(path)}") from None
 
     def start_redis(self, port: int | None = None) -> str:
         port = port or free_port()
-        log = open(self.workdir / "redis.log", "wb")  # noqa: SIM115 - lives with the process
-        process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(("redis", process))
-        wait_for_port(port, process, "redis-server", 30)
+        command = [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        self._start("redis", command, port)
         return f"redis://127.0.0.1:{port}/0"
 
     def start_tansu(self, port: int | None = None) -> str:
         port = port or free_port()
-        log = open(self.workdir / "tansu.log", "wb")  # noqa: SIM115 - lives with the process
         url = f"tcp://127.0.0.1:{port}"
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
-        process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        self.processes.append(("tansu", process))
-        wait_for_port(port, process, "tansu", 30)
+        command = [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+        ]
+        self._start("tansu", command, port, env)
         return f"127.0.0.1:{port}"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0, force: Callable[[], bool] = _never) -> None:
+        """SIGTERM to every server at once, then each has until ``timeout`` s from now
+        before SIGKILL; all reaped."""
         for _, process in reversed(self.processes):
             if process.poll() is None:
-                process.terminate()
+                with contextlib.suppress(ProcessLookupError):
+                    process.terminate()
+        deadline = time.monotonic() + timeout
         for _, process in reversed(self.processes):
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, max(0.0, deadline - time.monotonic()), force)
         self.processes.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)

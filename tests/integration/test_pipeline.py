@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -214,76 +213,3 @@ def test_publish_validates_and_refuses_invalid_files(env: Env, tmp_path: Path) -
     assert "published 5 events" in done.stderr
     assert "applied everything" in done.stderr
     assert env.stats()["applied"] == 5
-
-
-def test_up_then_publish_then_snapshot(tmp_path: Path, registry: Registry) -> None:
-    """The zero-install path: `up` starts tansu, Redis and the worker by itself."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
-    env.update(PYTHONPATH=str(ROOT), TTHC_PARTITIONS="2")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "tthc_monitor.cli.main", "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        text=True,
-    )
-    try:
-        assert up.stdout is not None
-        exports: dict[str, str] = {}
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(exports) < 2:
-            line = up.stdout.readline()
-            if not line:
-                break
-            exports.update(re.findall(r"(TTHC_\w+)=(\S+)", line))
-        assert set(exports) == {"TTHC_KAFKA_BOOTSTRAP", "TTHC_REDIS_URL"}, exports
-        source = tmp_path / "scenario.jsonl"
-        source.write_text(
-            "\n".join(json.dumps(e, ensure_ascii=False) for e in scenario.events()) + "\n",
-            encoding="utf-8",
-        )
-        cli_env = env | exports
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tthc_monitor.cli.main",
-                "publish",
-                str(source),
-                "--wait",
-                "--timeout",
-                "180",
-            ],
-            env=cli_env,
-            check=True,
-            cwd=ROOT,
-            timeout=240,
-            capture_output=True,
-        )
-        out = tmp_path / "snapshot.json"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tthc_monitor.cli.main",
-                "snapshot",
-                "--period",
-                "2022-04",
-                "--json",
-                str(out),
-            ],
-            env=cli_env,
-            check=True,
-            cwd=ROOT,
-            timeout=60,
-            capture_output=True,
-        )
-        check(json.loads(out.read_text()), "2022-04", registry, {})
-    finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            up.wait(60)
-        except subprocess.TimeoutExpired:
-            up.kill()
-            raise

@@ -45,7 +45,9 @@ def received(dossier: str, event_id: str) -> Incoming:
 async def test_event_id_is_unique_across_dossiers(store: DossierStore) -> None:
     first = await store.apply([received("D-TYPO", "same-1")])
     second = await store.apply([received("D-FIXED", "same-1"), received("D-OTHER", "other-1")])
-    assert (first.applied, second.applied, second.duplicates) == (1, 1, 1)
+    # The same id under another dossier is refused with its reason, not taken as a duplicate.
+    assert (first.applied, second.applied, second.duplicates) == (1, 1, 0)
+    assert second.refused == [("D-FIXED", "same-1", "event_id already used by dossier D-TYPO")]
     counters = await store.read_counters()
     assert counters["2022-04"]["so-tu-phap|received_online"] == 2  # D-TYPO and D-OTHER
     assert (await store.read_global())["dossiers"] == 2

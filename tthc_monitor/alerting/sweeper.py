@@ -4,8 +4,9 @@ Every worker runs it (a Faust timer); the claim is atomic in Redis, so two worke
 never fire one alert twice. Delivery is at-least-once per sink: an item leaves the
 outbox only after the sink acknowledged it, and one leased by a worker that died
 comes back when the lease ends. Time is injected: ``clock`` decides what is due
-(tests move it through a month in seconds); leases use the wall clock, since they
-are about live processes.
+(tests move it through a month in seconds); leases are timed by Redis' own clock
+(``TIME``, in take_outbox.lua), since they are about live processes whose clocks may
+disagree: a worker running ahead must not take what another is still delivering.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Sweeper:
     async def _deliver(self, sink: Sink) -> int:
         delivered = 0
         while True:
-            items = await self.store.take(sink.name, time.time(), self.lease, self.batch)
+            items = await self.store.take(sink.name, self.lease, self.batch)
             if not items:
                 return delivered
             done = await sink.deliver([decode_outbox(item) for item in items])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tthc_monitor import upfile
 from tthc_monitor.config import Settings
+from tthc_monitor.connections import mask_url
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +31,46 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--redis-url", help="redis://host:port/db (env TTHC_REDIS_URL)")
 
 
+OWN_SERVERS = frozenset({"up", "replay", "simulate", "alerts"})
+"""Commands that never use a running ``up``'s servers: ``up`` starts its own, ``replay``
+its own Redis (its snapshot is the file's alone), the others need none."""
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings of a command: its options, then ``TTHC_*``, then, for Kafka and
+    Redis still unset, the servers of a running ``tthc-monitor up`` (the up file,
+    tthc_monitor/upfile.py), named on stderr in one line."""
     names = ("units", "procedures", "holidays", "period_cut_day", "kafka_bootstrap", "redis_url")
-    overrides = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    return Settings(**overrides)
+    overrides: dict[str, Any] = {
+        n: getattr(args, n) for n in names if getattr(args, n, None) is not None
+    }
+    settings = Settings(**overrides)
+    if getattr(args, "command", None) in OWN_SERVERS or (
+        settings.kafka_bootstrap and settings.redis_url
+    ):
+        return settings
+    path = upfile.path_for(settings.up_file)
+    servers = upfile.read_live(path)
+    if servers is None:
+        return settings
+    taken: dict[str, str] = {}
+    if not settings.kafka_bootstrap:
+        taken["kafka_bootstrap"] = servers.kafka_bootstrap
+    if not settings.redis_url:
+        taken["redis_url"] = servers.redis_url
+    named = " and ".join(
+        f"Kafka {value}" if name == "kafka_bootstrap" else f"Redis {mask_url(value)}"
+        for name, value in taken.items()
+    )
+    if "redis_url" in taken and servers.redis_password_omitted and not settings.redis_password:
+        named += " (its password is not in the file: set TTHC_REDIS_PASSWORD)"
+    print(
+        f"tthc-monitor: using {named} of `tthc-monitor up` (pid {servers.pid}) from {path}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # Built again so that TTHC_REDIS_PASSWORD and TTHC_REDIS_TLS* apply to the file's URL.
+    return Settings(**(overrides | taken))
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:

@@ -136,9 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(run=simulate.run)
 
-    p = commands.add_parser("up", help="start broker, Redis and worker on this machine")
+    p = commands.add_parser(
+        "up", help="start broker, Redis, worker and the wall page (serve) on this machine"
+    )
     p.add_argument("--kafka-port", type=int, help="port for the embedded broker")
     p.add_argument("--redis-port", type=int, help="port for the embedded Redis")
+    p.add_argument(
+        "--serve-port",
+        type=int,
+        help="port of `serve` (wall page, /metrics); default 8080, or a free one if taken",
+    )
     p.set_defaults(run=up.run)
 
     for sub in commands.choices.values():

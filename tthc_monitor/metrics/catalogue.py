@@ -161,8 +161,8 @@ CATALOGUE: tuple[Metric, ...] = (
         "tthc_pipeline_events_total",
         "counter",
         ("outcome",),
-        "Events processed by the workers: applied, duplicate, refused (out of sequence), "
-        "dead_letter.",
+        "Events processed by the workers: applied, duplicate, refused (out of sequence, or "
+        "an event id another dossier holds), dead_letter.",
     ),
     Metric(
         "tthc_pipeline_orphan_dossiers",
@@ -216,6 +216,14 @@ WORKER_CATALOGUE: tuple[Metric, ...] = (
         "Messages of the partition not yet applied by this worker.",
     ),
     Metric("tthc_worker_batches_total", "counter", (), "Batches this worker applied."),
+    Metric(
+        "tthc_worker_store_refusals_total",
+        "counter",
+        ("script", "code"),
+        "Store calls Redis refused before writing anything (a key of the wrong type, a "
+        "counter that is not an integer), by script and Redis' error code; retried until "
+        "the key is fixed.",
+    ),
 )
 
 

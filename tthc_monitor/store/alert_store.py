@@ -4,7 +4,10 @@ Timers are written with the dossier (``apply_dossier.lua``); this module fires t
 ``claim`` moves due timers into one outbox per sink, atomically and once
 (``claim_alerts.lua``); ``take``/``ack`` lease outbox items to a worker and drop them
 once the sink has them (``take_outbox.lua``), so a worker that dies mid-delivery
-leaves them to be delivered again. Key names: ``Keys`` (docs/alerts.md, "Keys").
+leaves them to be delivered again. Leases are timed by Redis (``TIME`` in the script),
+never by a worker's clock. Both scripts check every key before their first write: a key
+of the wrong type gives Redis' own error naming it (counted in ``STORE_REFUSALS``) and
+nothing is taken. Key names: ``Keys`` (docs/alerts.md, "Keys").
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from tthc_monitor.core.schedule import epoch, from_epoch
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.redis_store import refused_by_redis
 
 
 def _script(name: str) -> str:
@@ -51,15 +56,24 @@ class AlertStore:
     async def claim(self, now: datetime, limit: int) -> Claimed:
         keys = [self.keys.timers, self.keys.alert_records, self.keys.fired, self.keys.stats]
         keys.extend(self.keys.outbox(sink) for sink in self.sinks)
-        taken, queued = await self._claim(keys=keys, args=[epoch(now), limit])
+        try:
+            taken, queued = await self._claim(keys=keys, args=[epoch(now), limit])
+        except ResponseError as error:
+            refused_by_redis("claim_alerts", error)
+            raise
         return Claimed(int(taken), int(queued))
 
-    async def take(self, sink: str, now: float, lease: float, limit: int) -> list[str]:
-        """Up to ``limit`` outbox items of ``sink``, leased until ``now + lease``."""
-        items: list[Any] = await self._take(
-            keys=[self.keys.outbox(sink), self.keys.sending(sink)],
-            args=[now, now + lease, limit],
-        )
+    async def take(self, sink: str, lease: float, limit: int) -> list[str]:
+        """Up to ``limit`` outbox items of ``sink``, leased for ``lease`` seconds of Redis'
+        clock (``TIME``): items whose lease ended by that clock are taken again first."""
+        try:
+            items: list[Any] = await self._take(
+                keys=[self.keys.outbox(sink), self.keys.sending(sink)],
+                args=[lease, limit],
+            )
+        except ResponseError as error:
+            refused_by_redis("take_outbox", error)
+            raise
         return [_text(item) for item in items]
 
     async def ack(self, sink: str, items: Sequence[str]) -> None:

@@ -28,6 +28,16 @@ class Keys:
         return f"{self.namespace}:eid"
 
     @property
+    def event_id_conflicts(self) -> str:
+        """Hash: ``{event_id}|{dossier_id}`` -> the dossier that holds the id (refused once)."""
+        return f"{self.namespace}:eid:conflicts"
+
+    @property
+    def ledger(self) -> str:
+        """Hash: the worker's messages in flight (record_progress.lua: verdicts, DLQ claims)."""
+        return f"{self.namespace}:ledger"
+
+    @property
     def progress(self) -> str:
         return f"{self.namespace}:progress"
 

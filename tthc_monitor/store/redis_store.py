@@ -5,6 +5,11 @@ applied, fold the union with the new events, and write the new state together wi
 the counter difference in one Lua call guarded by the dossier's version. A known
 ``event_id`` changes nothing, so redelivery after a crash is harmless; a version
 conflict (two writers on one dossier during a rebalance) is retried from a fresh read.
+An ``event_id`` that another dossier already holds is refused (with its reason), not
+taken for a duplicate. The Lua scripts check every key they write before writing
+anything; a failed check (e.g. a counter hash that is a string) reaches the caller as
+Redis' own error naming the key, is counted in ``STORE_REFUSALS``, and nothing of that
+dossier is written, so retrying the batch once the key is fixed gives exact figures.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from importlib import resources
 from typing import Any
 
 import orjson
+from prometheus_client import Counter as MetricCounter
 from redis.asyncio import Redis
 from redis.client import NEVER_DECODE
+from redis.exceptions import ResponseError
 
 from schemas.events import DossierEvent
 from tthc_monitor.core.counters import DAY_PREFIX, split_key
@@ -44,6 +51,23 @@ WRITE_CHUNK = 100
 enough that one call never blocks Redis (and the wall's reads) for long."""
 READ_CHUNK = 500
 """Dossier states per MGET."""
+
+STORE_REFUSALS = MetricCounter(
+    "tthc_worker_store_refusals",
+    "Store calls Redis refused, by script and Redis' error code (e.g. WRONGTYPE: a key "
+    "the script writes holds another type). The scripts check before writing, so "
+    "nothing was written; the batch is retried until the key is fixed.",
+    ["script", "code"],
+    registry=None,  # the worker's registry takes it (streams/worker_metrics.py)
+)
+
+
+def refused_by_redis(script: str, error: ResponseError) -> None:
+    """Count a call Redis refused, by Redis' error code: the reply's first word when it is
+    one (WRONGTYPE, OOM, ...); redis-py drops the generic ERR from the message."""
+    first = str(error).split(" ", 1)[0]
+    code = first[:32] if first.isupper() and first.isalpha() else "ERR"
+    STORE_REFUSALS.labels(script, code).inc()
 
 
 class StoreBusy(Exception):
@@ -89,7 +113,8 @@ class BatchResult:
     conflicts: int = 0
     dossiers: int = 0
     refused: list[tuple[str, str, str]] = field(default_factory=list)
-    """(dossier_id, event_id, reason) of events the sequence rules refuse."""
+    """(dossier_id, event_id, reason) of refused events: out of sequence (the rules), or
+    an event id another dossier already holds (counted in ``event_id_conflicts`` too)."""
 
 
 @dataclass(frozen=True)
@@ -218,10 +243,21 @@ class DossierStore:
                 again[call.dossier_id] = pending[call.dossier_id]
                 continue
             if isinstance(outcome, list):
-                # Event ids already stored with another dossier: duplicates, dropped.
-                taken = {_text(v) for v in outcome[1:]}
-                result.duplicates += len(taken)
-                rest = [e for e in pending[call.dossier_id] if e.event_id not in taken]
+                # Event ids another dossier holds: refused, and recorded by the script;
+                # a redelivery of one already recorded is a duplicate. The dossier's other
+                # events are planned again without them.
+                events = pending[call.dossier_id]
+                taken = set()
+                for n in range(1, len(outcome), 3):
+                    event_id, holder = _text(outcome[n]), _text(outcome[n + 1])
+                    taken.add(event_id)
+                    copies = sum(1 for e in events if e.event_id == event_id)
+                    if int(outcome[n + 2]):
+                        reason = f"event_id already used by dossier {holder}"
+                        result.refused.append((call.dossier_id, event_id, reason))
+                        copies -= 1
+                    result.duplicates += copies
+                rest = [e for e in events if e.event_id not in taken]
                 if rest:
                     again[call.dossier_id] = rest
                 continue
@@ -257,7 +293,13 @@ class DossierStore:
                     body.append([call.kind, positions, args, len(states) + 1])
                 payload = orjson.dumps(body)
                 await self._apply_batch(keys=list(keys), args=[payload, *states], client=pipe)
-            replies = await pipe.execute()
+            # Not raise_on_error: redis-py would prefix the error with the command, i.e.
+            # the chunk's arguments; the worker logs Redis' own message only.
+            replies = await pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                refused_by_redis("apply_batch", reply)
+                raise reply
         return [outcome for reply in replies for outcome in reply]
 
     def _apply_args(
@@ -275,6 +317,7 @@ class DossierStore:
             self.keys.timers,
             self.keys.alert_records,
             self.keys.fired,
+            self.keys.event_id_conflicts,
         ]
         for key, delta in sorted(update.changes.items()):
             period, unit_id, metric = split_key(key)
@@ -326,20 +369,42 @@ class DossierStore:
         for item in batch:
             if item.source:
                 offsets[item.source] = max(offsets.get(item.source, -1), item.offset + 1)
-        # `applied` and `refused` are counted by the write itself (apply_dossier.lua).
+        # `applied`, `refused` and `event_id_conflicts` are counted by the write itself
+        # (apply_dossier.lua).
         stats = Counter({"duplicates": result.duplicates, "conflicts": result.conflicts})
         await self.record(offsets, stats)
 
-    async def record(self, offsets: Mapping[str, int], stats: Mapping[str, int]) -> None:
-        """Advance progress offsets and bump statistics (also used for dead letters)."""
-        args: list[Any] = [len(offsets)]
-        for source, offset in sorted(offsets.items()):
-            args.extend((source, offset))
-        for name, amount in sorted(stats.items()):
-            if amount:
-                args.extend((name, amount))
-        if len(args) > 1:
-            await self._progress(keys=[self.keys.progress, self.keys.stats], args=args)
+    async def record(
+        self,
+        offsets: Mapping[str, int],
+        stats: Mapping[str, int],
+        worker: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Advance progress offsets and bump statistics, in one atomic call.
+
+        ``worker``: the worker's parts of the call (``judge``, ``claim``, ``settle``:
+        record_progress.lua), by which a message counts once however often it is
+        delivered, and a dead letter is sent once. Returns the script's answer (empty
+        when there was nothing to record).
+        """
+        request: dict[str, Any] = dict(worker or {})
+        if offsets:
+            request["progress"] = dict(offsets)
+        counted = {name: amount for name, amount in stats.items() if amount}
+        if counted:
+            request["stats"] = counted
+        if not request:
+            return {}
+        keys = [
+            self.keys.progress,
+            self.keys.stats,
+            self.keys.ledger,
+            self.keys.event_ids,
+            self.keys.event_id_conflicts,
+        ]
+        reply = await self._progress(keys=keys, args=[orjson.dumps(request)])
+        answer: dict[str, Any] = orjson.loads(reply)
+        return answer
 
     # -- reading ---------------------------------------------------------------------
     async def read_counters(self) -> dict[str, dict[str, int]]:

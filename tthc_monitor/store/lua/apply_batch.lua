@@ -17,10 +17,18 @@
 --              arguments (position 2 + 3 inside record_adjustments.lua's)
 -- ARGV[2..]    the encoded states
 --
--- Returns one result per write, in order: what that write's script returns.
+-- Returns one result per write, in order: what that write's script returns. A write
+-- whose checks fail (a key of the wrong type, a counter that is not an integer: see
+-- apply_dossier.lua) returns an error reply and writes nothing; the chunk stops there
+-- and the call returns that error, Redis' own message naming the key. The writes before
+-- it in the chunk are complete (each is all or nothing); the caller retries the whole
+-- batch, where they are duplicates.
 local results = {}
+-- The keys whose type the writes' checks found right, shared by the chunk's writes
+-- (apply_dossier.lua, "KEYS.checked").
+local checked = {}
 for n, call in ipairs(cjson.decode(ARGV[1])) do
-  local keys = {}
+  local keys = {checked = checked}
   for j, position in ipairs(call[2]) do
     keys[j] = KEYS[position]
   end
@@ -31,6 +39,9 @@ for n, call in ipairs(cjson.decode(ARGV[1])) do
   else
     args[2] = ARGV[call[4]]
     results[n] = apply_dossier(keys, args)
+  end
+  if type(results[n]) == 'table' and results[n]['err'] then
+    return results[n]
   end
 end
 return results

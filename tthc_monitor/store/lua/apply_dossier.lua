@@ -4,12 +4,15 @@
 --              the state opaque here: tthc_monitor/store/state.py)
 -- KEYS[2]      set of known periods    ({ns}:periods)
 -- KEYS[3]      event id index          ({ns}:eid; event_id -> dossier_id)
--- KEYS[4]      pipeline statistics     ({ns}:stats; `applied` and `refused` move with
---              the write, so a crash can never count an event twice or not at all)
+-- KEYS[4]      pipeline statistics     ({ns}:stats; `applied`, `refused` and
+--              `event_id_conflicts` move with the write, so a crash can never count an
+--              event twice or not at all)
 -- KEYS[5]      alert timers            ({ns}:timers; zset alert id -> fire time)
 -- KEYS[6]      alert records           ({ns}:alert; hash alert id -> compact record)
 -- KEYS[7]      fired alerts            ({ns}:fired; zset alert id -> fire time)
--- KEYS[8..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g), then the per-unit
+-- KEYS[8]      refused event ids       ({ns}:eid:conflicts; hash "{event_id}|{dossier_id}"
+--              -> the dossier that holds the id)
+-- KEYS[9..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g), then the per-unit
 --              due indexes touched     ({ns}:open:{unit_id}; zset member -> due)
 --
 -- ARGV[1]      expected version of the dossier (0 when the dossier is new)
@@ -31,9 +34,63 @@
 --
 -- Returns the new version; -1 when the stored version is not the expected one
 -- (another writer got there first: re-read and recompute); or a list
--- {-2, id, ...} of fresh event ids already stored with another dossier (an event id
--- is the idempotency key across the whole stream): nothing is written.
-local stored = redis.call('GET', KEYS[1])
+-- {-2, id, holder, new, ...} of fresh event ids already stored with another dossier
+-- (`holder`; an event id is the idempotency key across the whole stream): the dossier
+-- is not written, and each such id is recorded as refused in KEYS[8] and counted in
+-- `refused` and `event_id_conflicts` the first time (`new` 1; 0 for a redelivery).
+--
+-- Checks first, writes after. Redis does not roll a script back when a command fails
+-- midway, so a write that stopped after the state and before the counters would leave
+-- the dossier holding events its counters lack, for good (a retry sees nothing new).
+-- So every read, parse and check comes before the first write: the type of every key
+-- written (or read: a read of the wrong type fails too), the counter and statistics
+-- fields HINCRBY will add to, the scores. A failed check returns an error reply,
+-- Redis' own message then the key, and nothing is written. KEYS.checked (set by
+-- apply_batch.lua, one table for all the writes of a call) remembers the keys whose type
+-- was found right: the writes store only the types checked, so they stay right for the
+-- rest of the call and are not checked again. (Fields are checked at every write: one
+-- HMGET per counter hash costs less than remembering them.)
+local checked = KEYS.checked or {}
+local expect = {string = 'STRLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD'}
+local function refuse(key, kind, message)
+  local actual = redis.call('TYPE', key)['ok']
+  return redis.error_reply(message .. ' (key ' .. key .. ' is a ' .. actual ..
+    ', apply_dossier.lua needs a ' .. kind .. '; nothing written)')
+end
+local function wrong_type(key, kind)
+  if checked[key] then
+    return nil
+  end
+  local reply = redis.pcall(expect[kind], key)
+  if type(reply) == 'table' and reply['err'] then
+    return refuse(key, kind, reply['err'])
+  end
+  checked[key] = true
+  return nil
+end
+-- HINCRBY's own rule (a canonical 64-bit integer) and its messages.
+local function wrong_integer(key, field, value)
+  if value == false or value == '0' then
+    return nil
+  end
+  -- (a canonical integer: no sign but '-', no leading zero, at most 18 digits)
+  local message = nil
+  if not string.find(value, '^-?[1-9]%d*$') then
+    message = 'ERR hash value is not an integer'
+  elseif #value > 19 or (#value == 19 and string.byte(value) ~= 45) then
+    message = 'ERR increment or decrement would overflow'
+  else
+    return nil
+  end
+  return redis.error_reply(message .. ' (key ' .. key .. ', field ' .. field ..
+    '; nothing written)')
+end
+
+-- 1. Read and check; nothing is written in this part.
+local stored = redis.pcall('GET', KEYS[1])
+if type(stored) == 'table' and stored['err'] then
+  return refuse(KEYS[1], 'string', stored['err'])
+end
 local current = 0
 if stored then
   current = tonumber(string.match(stored, '^(%d+):'))
@@ -43,56 +100,123 @@ if current ~= tonumber(ARGV[1]) then
 end
 local dossier = ARGV[3]
 local fresh = tonumber(ARGV[4])
-local clashes = {-2}
-for i = 5, 4 + fresh do
-  local holder = redis.call('HGET', KEYS[3], ARGV[i])
-  if holder and holder ~= dossier then
-    table.insert(clashes, ARGV[i])
+local refused = tonumber(ARGV[5 + fresh])
+local at = 6 + fresh
+local periods = tonumber(ARGV[at])
+local i = at + periods + 1
+local schedule = cjson.decode(ARGV[i])
+local cancel = cjson.decode(ARGV[i + 1])
+local index_changes = cjson.decode(ARGV[i + 2])
+local kinds = {[2] = 'set', [3] = 'hash', [4] = 'hash', [5] = 'zset', [6] = 'hash',
+  [7] = 'zset', [8] = 'hash'}
+for _, alert in ipairs(schedule) do
+  if not tonumber(alert[2]) then
+    return redis.error_reply('ERR value is not a valid float (fire time of alert ' ..
+      alert[1] .. ' for key ' .. KEYS[5] .. '; nothing written)')
   end
 end
+for _, change in ipairs(index_changes) do
+  kinds[change[1]] = 'zset'
+  if change[3] ~= '' and not tonumber(change[3]) then
+    return redis.error_reply('ERR value is not a valid float (due of ' .. change[2] ..
+      ' for key ' .. KEYS[change[1]] .. '; nothing written)')
+  end
+end
+-- The counter changes, parsed once, in parallel arrays (a table per change would cost
+-- the garbage collector more than the whole check).
+local positions, names, deltas = {}, {}, {}
+local fields = {}
+for index, field, delta in string.gmatch(ARGV[i + 3], '(%d+)\t([^\t]+)\t(-?%d+)\n') do
+  local position = tonumber(index)
+  local n = #positions + 1
+  positions[n], names[n], deltas[n] = position, field, delta
+  if not fields[position] then
+    kinds[position] = 'hash'
+    fields[position] = {}
+  end
+  local listed = fields[position]
+  listed[#listed + 1] = field
+end
+for position, kind in pairs(kinds) do
+  local problem = wrong_type(KEYS[position], kind)
+  if problem then
+    return problem
+  end
+end
+fields[4] = {'applied', 'refused', 'event_id_conflicts'}
+for position, listed in pairs(fields) do
+  local key = KEYS[position]
+  local values = redis.call('HMGET', key, unpack(listed))
+  for n, name in ipairs(listed) do
+    local problem = wrong_integer(key, name, values[n])
+    if problem then
+      return problem
+    end
+  end
+end
+local clashes = {-2}
+local first_refusals = 0
+for n = 5, 4 + fresh do
+  local holder = redis.call('HGET', KEYS[3], ARGV[n])
+  if holder and holder ~= dossier then
+    table.insert(clashes, ARGV[n])
+    table.insert(clashes, holder)
+    table.insert(clashes, 0)
+  end
+end
+
+-- 2. Write: every check passed, so no command below can fail on the data.
 if #clashes > 1 then
+  -- Refused, not a duplicate: the id names another dossier's event. Recorded once, so
+  -- a redelivery is not counted again.
+  for n = 2, #clashes, 3 do
+    if redis.call('HSETNX', KEYS[8], clashes[n] .. '|' .. dossier, clashes[n + 1]) == 1 then
+      clashes[n + 2] = 1
+      first_refusals = first_refusals + 1
+    end
+  end
+  if first_refusals > 0 then
+    redis.call('HINCRBY', KEYS[4], 'refused', first_refusals)
+    redis.call('HINCRBY', KEYS[4], 'event_id_conflicts', first_refusals)
+  end
   return clashes
 end
-for i = 5, 4 + fresh do
-  redis.call('HSET', KEYS[3], ARGV[i], dossier)
+for n = 5, 4 + fresh do
+  redis.call('HSET', KEYS[3], ARGV[n], dossier)
 end
 local version = current + 1
 redis.call('SET', KEYS[1], version .. ':' .. ARGV[2])
 redis.call('HINCRBY', KEYS[4], 'applied', fresh)
-local refused = tonumber(ARGV[5 + fresh])
 if refused > 0 then
   redis.call('HINCRBY', KEYS[4], 'refused', refused)
 end
-local at = 6 + fresh
-local periods = tonumber(ARGV[at])
-for i = at + 1, at + periods do
-  redis.call('SADD', KEYS[2], ARGV[i])
+for n = at + 1, at + periods do
+  redis.call('SADD', KEYS[2], ARGV[n])
 end
-local i = at + periods + 1
 -- Timers move with the state: a crash never leaves a write without its alerts, and a
 -- late event cancels (ZREM) the alerts it makes unwarranted in the same step.
-for _, alert in ipairs(cjson.decode(ARGV[i])) do
+for _, alert in ipairs(schedule) do
   if not redis.call('ZSCORE', KEYS[7], alert[1]) then
     redis.call('ZADD', KEYS[5], alert[2], alert[1])
     redis.call('HSET', KEYS[6], alert[1], alert[3])
   end
 end
-for _, id in ipairs(cjson.decode(ARGV[i + 1])) do
+for _, id in ipairs(cancel) do
   redis.call('ZREM', KEYS[5], id)
   redis.call('HDEL', KEYS[6], id)
 end
-for _, change in ipairs(cjson.decode(ARGV[i + 2])) do
+for _, change in ipairs(index_changes) do
   if change[3] == '' then
     redis.call('ZREM', KEYS[change[1]], change[2])
   else
     redis.call('ZADD', KEYS[change[1]], change[3], change[2])
   end
 end
-for index, field, delta in string.gmatch(ARGV[i + 3], '(%d+)\t([^\t]+)\t(-?%d+)\n') do
-  local key = KEYS[tonumber(index)]
+for n = 1, #positions do
+  local key = KEYS[positions[n]]
   -- Drop fields that fall back to zero so hashes stay as small as the live data.
-  if redis.call('HINCRBY', key, field, delta) == 0 then
-    redis.call('HDEL', key, field)
+  if redis.call('HINCRBY', key, names[n], deltas[n]) == 0 then
+    redis.call('HDEL', key, names[n])
   end
 end
 return version

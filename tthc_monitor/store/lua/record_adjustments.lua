@@ -21,21 +21,33 @@
 --
 -- Returns what apply_dossier.lua returns. An adjustment is stored with HSETNX under the
 -- write's first event id, so it is listed once whatever happens later.
+--
+-- Checks first (as apply_dossier.lua, whose own checks run before its first write): the
+-- two hashes of every candidate period and the adjustment's JSON, before the write. A
+-- failed check returns an error reply, Redis' own message then the key: nothing written.
 local nkeys = tonumber(ARGV[1])
 local nargs = tonumber(ARGV[2])
 local first_triple = tonumber(ARGV[3])
-local apply_keys, apply_args = {}, {}
+local apply_keys, apply_args = {checked = KEYS.checked}, {}
 for i = 1, nkeys do
   apply_keys[i] = KEYS[i]
 end
 for i = 1, nargs do
   apply_args[i] = ARGV[3 + i]
 end
+for k = nkeys + 1, #KEYS do
+  local reply = redis.pcall('HLEN', KEYS[k])
+  if type(reply) == 'table' and reply['err'] then
+    return redis.error_reply(reply['err'] .. ' (key ' .. KEYS[k] .. ' is a ' ..
+      redis.call('TYPE', KEYS[k])['ok'] ..
+      ', record_adjustments.lua needs a hash; nothing written)')
+  end
+end
+local record = cjson.decode(ARGV[4 + nargs])
 local result = apply_dossier(apply_keys, apply_args)
 if type(result) ~= 'number' or result < 1 then
-  return result -- nothing was written
+  return result -- the dossier was not written (an error reply, a conflict, a refused id)
 end
-local record = nil
 local k = nkeys + 1
 for j = 5 + nargs, #ARGV do
   local versions = redis.call('HGETALL', KEYS[k])
@@ -54,7 +66,6 @@ for j = 5 + nargs, #ARGV do
         changes[field] = tonumber(delta)
       end
     end
-    record = record or cjson.decode(ARGV[4 + nargs])
     record['changes'] = changes
     record['after'] = after
     redis.call('HSETNX', KEYS[k + 1], record['event_id'], cjson.encode(record))
