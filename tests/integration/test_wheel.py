@@ -238,3 +238,18 @@ def test_worker_applies_what_publish_sends(
         snapshot.pop("as_of", None)
     assert applied == expected
     assert sum(u["received_online"] + u["received_direct"] for u in applied["units"]) > 0
+
+
+def test_up_without_the_embedded_extra_says_what_to_install(installed: Installed) -> None:
+    result = subprocess.run(
+        [installed.command("tthc-monitor"), "up"],
+        cwd=installed.outside,
+        env=clean_environment({"TTHC_UP_FILE": str(installed.outside / "up.json")}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "tthc-monitor[embedded]" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

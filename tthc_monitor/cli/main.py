@@ -27,6 +27,7 @@ from tthc_monitor.cli import (
 from tthc_monitor.cli.common import add_common
 from tthc_monitor.connections import REDIS_AUTH_HINT, ServiceAccessError
 from tthc_monitor.core.calendar import AdjustmentFileError
+from tthc_monitor.embedded import EmbeddedUnavailable
 from tthc_monitor.reference.registry import ReferenceDataError
 from tthc_monitor.report.model import ReportError
 from tthc_monitor.report.profile import ProfileError
@@ -168,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad configuration or reference data: a clear message, not a traceback.
         print(f"tthc-monitor: {error}", file=sys.stderr)
         return 2
-    except ServiceAccessError as error:
+    except (ServiceAccessError, EmbeddedUnavailable) as error:
         print(f"tthc-monitor: {error}", file=sys.stderr)
         return 2
     except redis.exceptions.AuthenticationError as error:
@@ -185,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Unreachable, or TLS refused (the message says which); never the URL's password.
         print(f"tthc-monitor: cannot use Redis: {error}", file=sys.stderr)
         return 2
+    except redis.exceptions.ResponseError as error:
+        # A write Redis refused (e.g. WRONGTYPE on a key): its own message names the key.
+        print(f"tthc-monitor: Redis refused a command: {error}", file=sys.stderr)
+        return 1
     except kafka.errors.KafkaError as error:
         # A broker that refuses our SASL credentials or TLS looks like one that cannot be
         # reached (kafka-python keeps retrying the bootstrap): name both causes.

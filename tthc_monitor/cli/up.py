@@ -31,6 +31,7 @@ from tthc_monitor.config import Settings
 from tthc_monitor.connections import kafka_python_config, mask_url
 from tthc_monitor.embedded import (
     Embedded,
+    EmbeddedUnavailable,
     StartCancelled,
     free_port,
     spawn,
@@ -262,6 +263,9 @@ def run(args: argparse.Namespace) -> int:
         code = up.watch()
     except StartCancelled:
         code = 0
+    except EmbeddedUnavailable as error:  # set-up, not a failure of a server: usage status
+        say(f"tthc-monitor up: {error}", error=True)
+        code = 2
     except RuntimeError as error:  # a server that did not start (its log is in the message)
         say(f"tthc-monitor up: {error}", error=True)
         code = 1
