@@ -21,11 +21,17 @@ Figures (NAME), each also runnable alone as ``python bench/NAME.py``:
   record per dossier (bench/timers.py);
 * snapshot: simulate → replay → freeze → report of the month, against an HGETALL of
   every counter hash (bench/snapshot.py);
-* scaleout: 1, 2 and 4 workers on 8 partitions, against 1 worker (bench/scaleout.py).
+* scaleout: 1, 2 and 4 workers on 8 partitions, against 1 worker (bench/scaleout.py);
+* retention: Redis memory after 24 months of a province with compaction and pruning
+  running, against month 3 (bench/retention.py; in-process, no Kafka);
+* scrape: /metrics p50/p99 with 24 months of history and 1,000,000 / 100,000 open
+  spans written into Redis, against the 100 ms target and the former full read
+  (bench/scrape.py; in-process, no Kafka).
 
 Sizes (full / --quick): throughput and replay 1,000,000 / 60,000 events (--events
 overrides); latency 60 / 10 s of steady publishing; timers 1,000,000 / 100,000 open
-dossiers; scaleout 180,877 / 20,000 events; snapshot always the whole month.
+dossiers; scaleout 180,877 / 20,000 events; snapshot always the whole month; retention
+24 months of 67,716 / 6,772 dossiers a month.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import alerts, latency, scaleout, snapshot, timers
+from bench import alerts, latency, retention, scaleout, scrape, snapshot, timers
 from bench.common import (
     ROOT,
     cli,
@@ -65,7 +71,17 @@ from bench.common import (
 )
 from tthc_monitor.embedded import Embedded, free_port
 
-FIGURES = ("throughput", "replay", "latency", "alerts", "timers", "snapshot", "scaleout")
+FIGURES = (
+    "throughput",
+    "replay",
+    "latency",
+    "alerts",
+    "timers",
+    "snapshot",
+    "scaleout",
+    "retention",
+    "scrape",
+)
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -178,6 +194,14 @@ def run_figure(name: str, env: dict[str, str], args: argparse.Namespace, folder:
     if name == "snapshot":
         result = snapshot.snapshot_and_report(env, folder)
         snapshot.report(result)
+        return result
+    if name == "retention":
+        result = retention.retention_figure(env["TTHC_REDIS_URL"], quick)
+        retention.report(result)
+        return result
+    if name == "scrape":
+        result = scrape.scrape_figure(env["TTHC_REDIS_URL"], quick)
+        scrape.report(result)
         return result
     path, total = events_file(20_000 if quick else 180_877, folder)
     result = scaleout.scaleout(env, path, total, [1, 2, 4], folder)

@@ -60,6 +60,7 @@ from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.kafka_admin import end_offsets
 from tthc_monitor.store.alert_store import AlertStore
 from tthc_monitor.store.redis_store import BatchResult, DossierStore, Incoming, ProcessingError
+from tthc_monitor.store.retention import Retention, retention_policy
 from tthc_monitor.store.snapshots import Clock, SnapshotStore, local_now
 
 log = logging.getLogger("tthc_monitor.worker")
@@ -135,7 +136,7 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
     engine = settings.engine
     state: dict[str, DossierStore] = {}
     sweepers: dict[str, Sweeper] = {}
-    frozen: dict[str, SnapshotStore] = {}
+    frozen: dict[str, Any] = {}
 
     def store() -> DossierStore:
         if "store" not in state:
@@ -169,7 +170,20 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             frozen["snapshots"] = SnapshotStore(
                 store().redis, settings.registry, settings.periods, settings.namespace, clock
             )
-        return frozen["snapshots"]
+        snapshot_store: SnapshotStore = frozen["snapshots"]
+        return snapshot_store
+
+    def retention() -> Retention:
+        if "retention" not in frozen:
+            frozen["retention"] = Retention(
+                store().redis,
+                settings.periods,
+                settings.namespace,
+                retention_policy(settings),
+                clock,
+            )
+        retention_job: Retention = frozen["retention"]
+        return retention_job
 
     owner = uuid.uuid4().hex
     """This process, in the claims of the dead letters it sends."""
@@ -477,6 +491,32 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
             return
         for result in done:
             log.info("froze period %s: versions %s", result.period, result.versions)
+
+    # Compaction of closed dossiers and pruning by age (docs/redis-layout.md,
+    # "Retention"): the leader, like the freeze; every step is atomic per dossier or key
+    # and guarded by the dossier's version, so a second runner would only find less to do.
+    @app.timer(  # type: ignore[untyped-decorator]
+        interval=settings.retention_check_seconds, on_leader=True
+    )
+    async def compact_and_prune() -> None:
+        try:
+            result = await retention().run()
+        except REDIS_DOWN as error:
+            log.warning("retention: Redis unavailable (%s); next check", error)
+            return
+        except Exception:
+            log.exception("retention failed; trying again at the next check")
+            return
+        if result.compacted or result.day_buckets or result.adjustments or result.eid_conflicts:
+            log.info(
+                "retention: compacted %d dossiers (%d raced), deleted %d day buckets, "
+                "%d adjustment lists, %d event-id conflict entries",
+                result.compacted,
+                result.raced,
+                result.day_buckets,
+                result.adjustments,
+                result.eid_conflicts,
+            )
 
     # Every worker sweeps (not only the leader): the claim is atomic in Redis, so an
     # alert fires once however many sweep, and a lone survivor keeps firing on time.

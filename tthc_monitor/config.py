@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     """Days after a period's end before the worker freezes it (late events still come)."""
     snapshot_check_seconds: float = Field(default=60.0, gt=0)
     """How often the worker looks for a period to freeze."""
+    compact_grace_days: int = Field(default=35, ge=0)
+    """Days after the end of a closed dossier's latest period (frozen) before its state
+    is compacted to a tombstone of its event ids (docs/redis-layout.md, "Retention")."""
+    tombstone_days: float = Field(default=180.0, gt=0)
+    """How long a compacted dossier's tombstone is kept (a Redis TTL): a duplicate or
+    late event of it is recognised this long after compaction."""
+    day_bucket_days: int = Field(default=7, ge=1)
+    """Day buckets ``{ns}:p:d{date}`` (the wall's "today") older than this are deleted."""
+    adjustment_months: int = Field(default=13, ge=1)
+    """Adjustment lists of periods that ended more than this many months ago are deleted."""
+    retention_check_seconds: float = Field(default=3600.0, gt=0)
+    """How often the worker compacts closed dossiers and prunes by age (leader only)."""
 
     alerts_topic: str = "dossier-alerts"
     alert_lead_days: int = Field(default=1, ge=1)

@@ -157,6 +157,7 @@ PLANTED: dict[str, tuple[str, str]] = {
     "p:2022-04": ("string", "hash"),  # the period's counter hash
     "p:d2022-03-16": ("list", "hash"),  # the day bucket of the wall
     "g": ("string", "hash"),  # global counters
+    "totals": ("string", "hash"),  # running totals over the periods
     "d:D1": ("hash", "string"),  # the dossier's state (GET of the version)
     "periods": ("string", "set"),
     "eid": ("string", "hash"),

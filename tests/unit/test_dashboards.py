@@ -18,7 +18,7 @@ import yaml
 
 from tests.programs import require
 from tthc_monitor.core.index766 import load_indicators
-from tthc_monitor.metrics.catalogue import BY_NAME
+from tthc_monitor.metrics.catalogue import BY_NAME, WORKER_CATALOGUE
 from tthc_monitor.metrics.collector import FLOWS, PERIOD_FIGURES
 from tthc_monitor.reference.registry import load_registry
 
@@ -307,7 +307,8 @@ def test_rules_use_catalogue_metrics_and_vietnamese_summaries() -> None:
     }
     for rule in alerts:
         names = metric_names(rule["expr"]) - {"absent"}
-        assert names and names <= set(BY_NAME) | set(PROMETHEUS_OWN), rule["alert"]
+        known = set(BY_NAME) | {m.name for m in WORKER_CATALOGUE} | set(PROMETHEUS_OWN)
+        assert names and names <= known, rule["alert"]
         assert is_vietnamese(rule["annotations"]["summary"]), rule["alert"]
         assert is_vietnamese(rule["annotations"]["description"]), rule["alert"]
 
@@ -339,3 +340,26 @@ def test_promtool_test_rules() -> None:
     assert files
     result = promtool("test", "rules", *files)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_rule_has_a_runbook_section_and_tests_that_fire_and_stay_silent() -> None:
+    rules = yaml.safe_load((PROMETHEUS / "rules/tthc.rules.yml").read_text())
+    alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+    operations = (ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in operations.splitlines()
+        if line.startswith("#")
+    }
+    tests = [
+        case
+        for path in (PROMETHEUS / "tests").glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["tests"]
+        for case in group.get("alert_rule_test", [])
+    ]
+    for name, rule in alerts.items():
+        page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert page == "docs/operations.md" and anchor in headings, name
+        cases = [case for case in tests if case["alertname"] == name]
+        assert any(case["exp_alerts"] for case in cases), f"{name}: no test where it fires"
+        assert any(not case["exp_alerts"] for case in cases), f"{name}: no silent test"

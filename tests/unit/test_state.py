@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tthc_monitor.store.state import DossierState, decode_state, encode_state
+from tthc_monitor.store.state import DossierState, decode_state, encode_state, encode_tombstone
 
 texts = st.text(max_size=40)
 # JSON numbers of the contract fit 64 bits (amounts in VND, counts).
@@ -58,7 +58,21 @@ def test_a_one_event_dossier_is_small() -> None:
     assert len(encoded) < plain / 2
 
 
-@pytest.mark.parametrize("raw", [b"", b"7", b"x:\x01abc", b"3:\x02abc", b"3:\x01not zlib"])
+# Format 2 is a tombstone (its body is checked when read with its dossier id, below).
+@pytest.mark.parametrize("raw", [b"", b"7", b"x:\x01abc", b"3:\x03abc", b"3:\x01not zlib"])
 def test_anything_else_is_refused(raw: bytes) -> None:
     with pytest.raises(Exception):  # noqa: B017 - ValueError or zlib.error, both refuse
         decode_state(raw)
+
+
+def test_tombstone_round_trip() -> None:
+    ids = ["D-1-00", "D-1-01", "D-1-02"]
+    raw = b"4:" + encode_tombstone("D-1", reversed(ids), ["D-1-09"])
+    state = decode_state(raw, "D-1")
+    assert (state.version, state.compacted) == (4, True)
+    assert state.event_ids == frozenset(ids) and state.refused_ids == {"D-1-09"}
+    assert (state.events, state.contribution, state.alerts, state.index) == ([], {}, {}, [])
+    assert decode_state(raw).compacted  # without its id: known compacted, ids not read
+    assert decode_state(b"1:" + encode_tombstone("D-1", [])).event_ids == frozenset()
+    with pytest.raises(Exception):  # noqa: B017 - zlib.error
+        decode_state(b"3:\x02abc", "D-1")

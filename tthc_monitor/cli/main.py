@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from tthc_monitor.cli import (
     alerts,
+    compact,
     digest,
     publish,
     rebuild,
@@ -130,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="frozen version of the month (default: latest)")
     p.add_argument("--profile", type=Path, help="report profile JSON (default: Quảng Trị)")
     p.set_defaults(run=report.run)
+
+    p = commands.add_parser(
+        "compact", help="compact closed dossiers and prune old keys (the worker's timer, once)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="count what would go; write nothing")
+    p.set_defaults(run=compact.run)
 
     p = commands.add_parser("simulate", help="write a deterministic scenario's event stream")
     p.add_argument("scenario", help="scenario name, e.g. quangtri-2022-04")

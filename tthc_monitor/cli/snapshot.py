@@ -10,16 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime
 from typing import Any
 
 from tthc_monitor.cli.common import settings_from, write_json
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import redis_client
 from tthc_monitor.core.freeze import Adjustment, VersionInfo, covered_periods
-from tthc_monitor.core.periods import LOCAL_TZ, parse_period
-from tthc_monitor.core.snapshot import build_snapshot
-from tthc_monitor.store.redis_store import DossierStore
+from tthc_monitor.core.periods import parse_period
 from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 
 
@@ -28,13 +25,11 @@ async def read_snapshot(
 ) -> dict[str, Any]:
     redis = redis_client(settings, redis_url)
     try:
-        store = DossierStore(redis, settings.engine, settings.namespace)
-        counters = await store.read_counters()
+        # Reads the running totals and the periods from the first covered one on.
+        snapshots = SnapshotStore(redis, settings.registry, settings.periods, settings.namespace)
+        return await snapshots.live(period, months)
     finally:
         await redis.aclose()
-    return build_snapshot(
-        period, settings.periods, settings.registry, counters, datetime.now(LOCAL_TZ), months
-    )
 
 
 def format_versions(infos: list[VersionInfo]) -> str:

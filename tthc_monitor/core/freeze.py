@@ -37,9 +37,10 @@ def frozen_snapshot(
     as_of: datetime,
     months: int,
     version: int,
+    totals: PeriodCounters | None = None,
 ) -> dict[str, Any]:
     """The live document of ``build_snapshot`` plus its version number (after ``as_of``)."""
-    live = build_snapshot(period, scheme, registry, counters, as_of, months)
+    live = build_snapshot(period, scheme, registry, counters, as_of, months, totals)
     document: dict[str, Any] = {}
     for key, value in live.items():
         document[key] = value

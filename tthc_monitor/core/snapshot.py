@@ -63,31 +63,56 @@ LAND_SNAPSHOT_FIELDS: tuple[str, ...] = (
 
 
 def unit_figures(
-    period: str, counters: Mapping[str, PeriodCounters], first: str | None = None
+    period: str,
+    counters: Mapping[str, PeriodCounters],
+    first: str | None = None,
+    totals: PeriodCounters | None = None,
 ) -> dict[str, dict[str, int]]:
     """Each unit's own figures (not rolled up): flows of the periods ``first``..``period``
-    (one period by default), levels at the start of ``first`` and the end of ``period``."""
+    (one period by default), levels at the start of ``first`` and the end of ``period``.
+
+    Without ``totals``, ``counters`` holds every period up to ``period``: a level is the
+    sum of its changes up to there. With ``totals`` (each field summed over every period,
+    ``{ns}:totals``), ``counters`` needs only the periods from ``first`` on: the level at
+    the end of ``period`` is the total minus the changes of the periods after it."""
     first = first or period
     figures: dict[str, dict[str, int]] = {}
 
     def bucket(unit_id: str) -> dict[str, int]:
         return figures.setdefault(unit_id, {})
 
+    def add(row: dict[str, int], name: str, value: int) -> None:
+        row[name] = row.get(name, 0) + value
+
+    if totals is not None:
+        for field, value in totals.items():
+            unit_id, metric = field.split("|", 1)
+            if metric in LEVEL_METRICS:
+                row = bucket(unit_id)
+                add(row, f"end:{metric}", value)
+                add(row, f"start:{metric}", value)
     for name, values in counters.items():
-        if name > period:
+        if totals is None and name > period:
             continue
         for field, value in values.items():
             unit_id, metric = field.split("|", 1)
             if first <= name <= period and metric in FLOW_METRICS:
-                row = bucket(unit_id)
-                row[metric] = row.get(metric, 0) + value
+                add(bucket(unit_id), metric, value)
             elif metric in LEVEL_METRICS:
                 row = bucket(unit_id)
-                # Levels at the end of the period sum every change up to it; the
-                # carried-over figure is the level at its start (changes before it).
-                row[f"end:{metric}"] = row.get(f"end:{metric}", 0) + value
-                if name < first:
-                    row[f"start:{metric}"] = row.get(f"start:{metric}", 0) + value
+                if totals is None:
+                    # Levels at the end of the period sum every change up to it; the
+                    # carried-over figure is the level at its start (changes before it).
+                    add(row, f"end:{metric}", value)
+                    if name < first:
+                        add(row, f"start:{metric}", value)
+                elif name > period:
+                    # From the totals: take off what changed after the end...
+                    add(row, f"end:{metric}", -value)
+                    add(row, f"start:{metric}", -value)
+                elif name >= first:
+                    # ... and, for the start, what changed within the covered periods.
+                    add(row, f"start:{metric}", -value)
     return figures
 
 
@@ -115,14 +140,16 @@ def build_snapshot(
     counters: Mapping[str, PeriodCounters],
     as_of: datetime,
     months: int = 1,
+    totals: PeriodCounters | None = None,
 ) -> dict[str, Any]:
     """The snapshot document of docs/snapshot.md (integers only, rolled up).
 
     ``months`` > 1 covers the union of that many periods ending with ``period`` (the
-    land appendix covers three).
+    land appendix covers three). With ``totals`` (see :func:`unit_figures`),
+    ``counters`` needs only the periods from the first covered one on.
     """
     first = shift_period(period, 1 - months)
-    own = unit_figures(period, counters, first)
+    own = unit_figures(period, counters, first, totals)
     rows = {unit_id: _row(own.get(unit_id, {})) for unit_id in registry.units}
     start, end = scheme.start(first), scheme.end(period)
     units: list[dict[str, Any]] = []

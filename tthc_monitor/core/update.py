@@ -43,6 +43,9 @@ class DossierUpdate:
     no write, so nothing to reschedule)."""
     running: tuple[Armed, ...] = ()
     """The spans still running (open and not paused): what the per-unit due index holds."""
+    closed_at: datetime | None = None
+    """When the dossier was resolved or withdrawn (None while open, or when nothing is
+    new): with no span running, it is a candidate for compaction (store/retention.py)."""
 
 
 def plan_update(
@@ -79,4 +82,5 @@ def plan_update(
         refused=tuple(r for r in timeline.refused if r.event_id in fresh),
         alerts=tuple(plan_alerts(timeline, engine.alert_rules, alerts_not_before)),
         running=tuple(span for span in timeline.armed if span.end is None),
+        closed_at=timeline.closed_at,
     )

@@ -1,7 +1,8 @@
 """A prometheus_client custom collector that reads Redis at scrape time.
 
-Nothing is mirrored in process memory: each scrape reads the period counters, the
-statistics and the progress offsets in one pipeline and derives every series, so the
+Nothing is mirrored in process memory: each scrape reads the running totals, the
+current period's counters, the statistics, the progress offsets and the due counts in
+one MULTI (:mod:`tthc_monitor.metrics.live`) and derives every series, so the
 exporter can restart freely and any number of them show the same figures.
 """
 
@@ -19,7 +20,7 @@ from redis import Redis
 from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.index766 import Indicator, scores
 from tthc_monitor.core.periods import PeriodScheme
-from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS, build_snapshot, unit_figures
+from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS, build_snapshot
 from tthc_monitor.metrics.catalogue import BY_NAME
 from tthc_monitor.metrics.live import LiveReader, LiveState
 from tthc_monitor.reference.registry import Registry
@@ -94,10 +95,10 @@ class RedisCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
         now = self.clock()
-        state = self.reader.read(now)
         period = self.fixed_period or self.periods.period_of(now)
-        yield from self._all_time(state.counters)
-        yield from self._period(state.counters, period, now)
+        state = self.reader.read(now, period)
+        yield from self._all_time(state.totals)
+        yield from self._period(state.counters, state.totals, period, now)
         yield from self._live(state)
         yield from self._pipeline(state.global_, state.stats, state.progress)
         duration = GaugeMetricFamily(
@@ -107,13 +108,13 @@ class RedisCollector(Collector):
         duration.add_metric([], time.perf_counter() - started)
         yield duration
 
-    def _all_time(self, counters: dict[str, dict[str, int]]) -> Iterator[Metric]:
+    def _all_time(self, running: dict[str, int]) -> Iterator[Metric]:
+        """The counters: all-time sums of the flows, from the running totals."""
         totals: dict[tuple[str, str], int] = {}
-        for values in counters.values():
-            for field, value in values.items():
-                unit_id, metric = field.split("|", 1)
-                if metric in FLOWS:
-                    totals[(unit_id, metric)] = totals.get((unit_id, metric), 0) + value
+        for field, value in running.items():
+            unit_id, metric = field.split("|", 1)
+            if metric in FLOWS:
+                totals[(unit_id, metric)] = value
         families = {name: _family(name) for name, _, _ in FLOWS.values()}
         for (unit_id, metric), value in sorted(totals.items()):
             name, _, label = FLOWS[metric]
@@ -124,18 +125,19 @@ class RedisCollector(Collector):
         yield from families.values()
 
     def _period(
-        self, counters: dict[str, dict[str, int]], period: str, now: datetime
+        self,
+        counters: dict[str, dict[str, int]],
+        totals: dict[str, int],
+        period: str,
+        now: datetime,
     ) -> Iterator[Metric]:
-        own = unit_figures(period, counters)
         figures = _family("tthc_period_figure")
-        snapshot = build_snapshot(period, self.periods, self.registry, counters, now)
+        snapshot = build_snapshot(period, self.periods, self.registry, counters, now, 1, totals)
         rows = {u["unit_id"]: u for u in snapshot["units"]}
         for unit_id in self.registry.units:
             entry = rows[unit_id]
-            mine = own.get(unit_id)
-            if not mine:
-                continue
-            # Own figures: the snapshot rolls up, so take the unit minus its children.
+            # Own figures: the snapshot rolls up, so take the unit minus its children
+            # (a unit without figures of its own gets no series: every value is 0).
             for name in PERIOD_FIGURES:
                 value = entry[name] - sum(rows[c][name] for c in self.registry.children(unit_id))
                 if value:

@@ -24,6 +24,12 @@ class Keys:
         return f"{self.namespace}:periods"
 
     @property
+    def totals(self) -> str:
+        """Hash: ``{unit}|{metric}`` -> sum over every period of ``periods`` (running
+        totals, written with the period deltas); field ``|ready`` once complete."""
+        return f"{self.namespace}:totals"
+
+    @property
     def event_ids(self) -> str:
         return f"{self.namespace}:eid"
 
@@ -31,6 +37,11 @@ class Keys:
     def event_id_conflicts(self) -> str:
         """Hash: ``{event_id}|{dossier_id}`` -> the dossier that holds the id (refused once)."""
         return f"{self.namespace}:eid:conflicts"
+
+    def closed(self, period: str) -> str:
+        """Sorted set: dossier id -> close time of the closed dossiers whose latest
+        counter period is ``period`` (candidates for compaction, store/retention.py)."""
+        return f"{self.namespace}:closed:{period}"
 
     @property
     def ledger(self) -> str:
@@ -64,6 +75,11 @@ class Keys:
     def open_index(self, unit_id: str) -> str:
         """Sorted set: ``{dossier_id}|{stage}`` -> due of the spans running at a unit."""
         return f"{self.namespace}:open:{unit_id}"
+
+    def open_interagency(self, unit_id: str) -> str:
+        """Sorted set: the inter-agency members of ``open_index`` (same member, same due),
+        so the exporter counts both stages with ZCOUNT."""
+        return f"{self.namespace}:open:{unit_id}:ia"
 
     def outbox(self, sink: str) -> str:
         """List: fired alerts waiting for one sink (``kafka``, ``webhook``)."""

@@ -30,7 +30,7 @@ from redis.client import NEVER_DECODE
 from redis.exceptions import ResponseError
 
 from schemas.events import DossierEvent
-from tthc_monitor.core.counters import DAY_PREFIX, split_key
+from tthc_monitor.core.counters import DAY_PREFIX, GLOBAL_PERIOD, split_key
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
 from tthc_monitor.core.schedule import diff_alerts, diff_index, encode_record, epoch
@@ -41,7 +41,12 @@ from tthc_monitor.store.snapshots import (
     adjusting_call,
     local_now,
 )
-from tthc_monitor.store.state import DossierState, decode_state, encode_state
+from tthc_monitor.store.state import (
+    DossierState,
+    decode_state,
+    encode_state,
+    encode_tombstone,
+)
 
 MAX_CONFLICT_RETRIES = 20
 ALERT_HORIZON = timedelta(days=31)
@@ -51,6 +56,10 @@ WRITE_CHUNK = 100
 enough that one call never blocks Redis (and the wall's reads) for long."""
 READ_CHUNK = 500
 """Dossier states per MGET."""
+COMPACTED = "dossier compacted"
+"""The reason of an event refused because its dossier was compacted."""
+CLOSED_MARK = "@closed:"
+"""Unit field of a state's closed-index entry: ``@closed:{period}`` (store/state.py)."""
 
 STORE_REFUSALS = MetricCounter(
     "tthc_worker_store_refusals",
@@ -151,6 +160,7 @@ class DossierStore:
         self.alert_horizon = alert_horizon
         self._apply_batch = redis.register_script(batch_script())
         self._progress = redis.register_script(load_script("record_progress.lua"))
+        self._refuse_compacted = redis.register_script(load_script("refuse_compacted.lua"))
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
         result = BatchResult()
@@ -183,7 +193,12 @@ class DossierStore:
         horizon = adjustment_horizon(self.engine.periods, now)
         oldest_alert = now - self.alert_horizon
         calls: list[_Call] = []
+        again: dict[str, list[DossierEvent]] = {}
         for dossier_id, state in zip(dossier_ids, stored, strict=True):
+            if state.compacted:
+                if not await self._meet_tombstone(dossier_id, state, pending[dossier_id], result):
+                    again[dossier_id] = pending[dossier_id]
+                continue
             try:
                 update = plan_update(
                     self.engine,
@@ -234,9 +249,8 @@ class DossierStore:
             )
 
         if not calls:
-            return {}
+            return again
         outcomes = await self._write(calls)
-        again: dict[str, list[DossierEvent]] = {}
         for call, outcome in zip(calls, outcomes, strict=True):
             if outcome == -1:
                 result.conflicts += 1
@@ -266,6 +280,43 @@ class DossierStore:
             result.refused.extend(call.refused)
         return again
 
+    async def _meet_tombstone(
+        self,
+        dossier_id: str,
+        state: DossierState,
+        events: Sequence[DossierEvent],
+        result: BatchResult,
+    ) -> bool:
+        """Events of a compacted dossier (docs/redis-layout.md, "Retention"): a known id
+        is a duplicate; a new one is refused (``dossier compacted``), recorded in the
+        tombstone and counted in ``refused`` and ``refused_compacted`` in one call, once
+        (a redelivery is a duplicate). False: the tombstone changed meanwhile, try again."""
+        fresh: list[str] = []
+        duplicates = 0
+        for event in events:
+            if (
+                event.event_id in state.event_ids
+                or event.event_id in state.refused_ids
+                or event.event_id in fresh
+            ):
+                duplicates += 1
+            else:
+                fresh.append(event.event_id)
+        if fresh:
+            tombstone = encode_tombstone(
+                dossier_id, state.event_ids, state.refused_ids | set(fresh)
+            )
+            keys = [self.keys.dossier(dossier_id), self.keys.stats]
+            reply = await self._refuse_compacted(
+                keys=keys, args=[state.version, tombstone, len(fresh)]
+            )
+            if int(reply) == -1:
+                result.conflicts += 1
+                return False
+            result.refused.extend((dossier_id, e, COMPACTED) for e in fresh)
+        result.duplicates += duplicates
+        return True
+
     async def _read(self, dossier_ids: Sequence[str]) -> list[DossierState]:
         """The stored state of each dossier, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -276,7 +327,8 @@ class DossierStore:
                     "MGET", *[self.keys.dossier(d) for d in chunk], **{NEVER_DECODE: True}
                 )
             replies = await pipe.execute()
-        return [decode_state(raw) for reply in replies for raw in reply]
+        raws = [raw for reply in replies for raw in reply]
+        return [decode_state(raw, d) for raw, d in zip(raws, dossier_ids, strict=True)]
 
     async def _write(self, calls: Sequence[_Call]) -> list[Any]:
         """Run the writes in chunks of one Lua call each, in one round trip."""
@@ -330,15 +382,45 @@ class DossierStore:
                 if redis_key != self.keys.counters("all") and not period.startswith(DAY_PREFIX):
                     periods.add(period)
             triples.append(f"{counter_keys[redis_key]}\t{unit_id}|{metric}\t{delta}\n")
+        # Running totals over the periods (store/totals.py), in the same call as the
+        # period deltas, so they cannot drift from them.
+        totals: dict[str, int] = {}
+        for key, delta in update.changes.items():
+            period, unit_id, metric = split_key(key)
+            if period in periods:
+                totals[f"{unit_id}|{metric}"] = totals.get(f"{unit_id}|{metric}", 0) + delta
+        if any(totals.values()):
+            keys.append(self.keys.totals)
+            triples.extend(f"{len(keys)}\t{f}\t{d}\n" for f, d in sorted(totals.items()) if d)
         timers = diff_alerts(update.alerts, stored.alerts, now, self.alert_horizon)
-        index = diff_index(dossier_id, update.running, stored.index)
+        due_entries = [e for e in stored.index if not str(e[0]).startswith(CLOSED_MARK)]
+        index = diff_index(dossier_id, update.running, due_entries)
         # Few, larger arguments: redis-py's packing costs per argument, cjson does not.
         index_changes: list[list[Any]] = []
         for unit_id, member, due in index.put:
             position = self._key_index(keys, self.keys.open_index(unit_id))
             index_changes.append([position, member, str(due)])
+            if not member.endswith("|owner"):  # also in the inter-agency index
+                position = self._key_index(keys, self.keys.open_interagency(unit_id))
+                index_changes.append([position, member, str(due)])
         for unit_id, member in index.remove:
             index_changes.append([self._key_index(keys, self.keys.open_index(unit_id)), member, ""])
+            if not member.endswith("|owner"):
+                position = self._key_index(keys, self.keys.open_interagency(unit_id))
+                index_changes.append([position, member, ""])
+        # The closed index (compaction's candidates): one entry while the dossier is
+        # closed with nothing running, under its latest counter period; moved or removed
+        # in the same write when that changes (a reopening, a late event).
+        old_closed = [e for e in stored.index if str(e[0]).startswith(CLOSED_MARK)]
+        new_closed = self._closed_entry(dossier_id, update)
+        index_state = index.state + ([new_closed] if new_closed else [])
+        for entry in old_closed:
+            if new_closed is None or entry[0] != new_closed[0]:
+                position = self._key_index(keys, self.keys.closed(entry[0][len(CLOSED_MARK) :]))
+                index_changes.append([position, dossier_id, ""])
+        if new_closed and new_closed not in old_closed:
+            position = self._key_index(keys, self.keys.closed(new_closed[0][len(CLOSED_MARK) :]))
+            index_changes.append([position, dossier_id, str(new_closed[2])])
         schedule = [[a.alert_id, str(epoch(a.fire_at)), encode_record(a)] for a in timers.schedule]
         args: list[Any] = [
             stored.version,
@@ -354,8 +436,21 @@ class DossierStore:
             _compact(index_changes),
             "".join(triples),
         ]
-        state = encode_state(update.events, update.contribution, timers.state, index.state)
+        state = encode_state(update.events, update.contribution, timers.state, index_state)
         return keys, args, state
+
+    def _closed_entry(self, dossier_id: str, update: DossierUpdate) -> list[Any] | None:
+        """``[@closed:{period}, dossier_id, close time]`` of a closed dossier with no span
+        running; ``period``: the latest of its counter periods and of its close, so that
+        once it is frozen every figure the dossier moved is frozen too."""
+        if update.closed_at is None or update.running:
+            return None
+        period = self.engine.periods.period_of(update.closed_at)
+        for key in update.contribution:
+            name = split_key(key)[0]
+            if name != GLOBAL_PERIOD and not name.startswith(DAY_PREFIX):
+                period = max(period, name)
+        return [CLOSED_MARK + period, dossier_id, epoch(update.closed_at)]
 
     @staticmethod
     def _key_index(keys: list[str], key: str) -> int:

@@ -1,6 +1,7 @@
 """Frozen snapshot versions and adjustments in Redis (docs/redis-layout.md, "Snapshots").
 
-A freeze reads every counter hash up to the period under WATCH, builds the documents
+A freeze reads the running totals and the counter hashes from the first covered period
+on (docs/redis-layout.md, "Running totals") under WATCH, builds the documents
 with the pure rules (:mod:`tthc_monitor.core.freeze`) and writes the new versions in one
 MULTI/EXEC. If anything watched changes in between (a concurrent freeze, a late event
 for the period or an earlier one) EXEC fails and the freeze starts again from a fresh
@@ -35,9 +36,11 @@ from tthc_monitor.core.freeze import (
     has_ended,
     sort_adjustments,
 )
-from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme
+from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme, shift_period
+from tthc_monitor.core.snapshot import build_snapshot
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.totals import ensure_totals, is_ready, level_totals
 
 MAX_FREEZE_ATTEMPTS = 50
 
@@ -153,6 +156,7 @@ class SnapshotStore:
         adjustments_key = self.keys.adjustments(period)
         async with self.redis.pipeline(transaction=True) as pipe:
             await pipe.watch(versions_key, adjustments_key, self.counter_keys.periods)
+            # (the totals hash and the period hashes read are watched below)
             latest = _strs(await pipe.hgetall(versions_key))
             done = {
                 m: int(latest[f"auto:{m}"]) for m in months if automatic and f"auto:{m}" in latest
@@ -161,18 +165,25 @@ class SnapshotStore:
             if not todo:
                 # Leaving the block resets the connection (UNWATCH).
                 return Frozen(period, done, ())
+            # Only the periods the documents need: from the first covered one on (the
+            # levels are the running totals less the changes after the period).
+            first = shift_period(period, 1 - max(todo))
             names = sorted(
-                p for p in map(_text, await pipe.smembers(self.counter_keys.periods)) if p <= period
+                p for p in map(_text, await pipe.smembers(self.counter_keys.periods)) if p >= first
             )
             hashes = [self.counter_keys.counters(p) for p in names]
-            if hashes:
-                # Watched before being read: a write after this aborts EXEC below.
-                await pipe.watch(*hashes)
+            # Watched before being read: a write after this aborts EXEC below.
+            await pipe.watch(self.counter_keys.totals, *hashes)
             async with self.redis.pipeline(transaction=False) as reader:
+                reader.hgetall(self.counter_keys.totals)
                 for key in hashes:
                     reader.hgetall(key)
                 reader.hlen(adjustments_key)
-                *values, adjustments = await reader.execute()
+                raw_totals, *values, adjustments = await reader.execute()
+            if not is_ready(_strs(raw_totals)):
+                await ensure_totals(self.redis, self.counter_keys, list(self.registry.units))
+                raise WatchError("running totals computed: read again")
+            totals = level_totals(raw_totals)
             counters = {p: _ints(raw) for p, raw in zip(names, values, strict=True)}
             as_of = self.clock()
             created: dict[int, int] = {}
@@ -180,7 +191,7 @@ class SnapshotStore:
             for m in todo:
                 version = int(latest.get(str(m), 0)) + 1
                 document = frozen_snapshot(
-                    period, self.scheme, self.registry, counters, as_of, m, version
+                    period, self.scheme, self.registry, counters, as_of, m, version, totals
                 )
                 info = VersionInfo(
                     period,
@@ -219,6 +230,39 @@ class SnapshotStore:
         return frozen
 
     # -- reading ---------------------------------------------------------------------
+    async def live(self, period: str, months: int = 1) -> dict[str, Any]:
+        """The live snapshot document: reads the running totals and the hashes of the
+        covered periods and of those after them, not all history."""
+        first = shift_period(period, 1 - months)
+        names: list[str] = []
+        for _ in range(MAX_FREEZE_ATTEMPTS):
+            # One MULTI: the totals and the hashes at one instant; the periods set read
+            # with them tells whether a period appeared since ``names`` was taken.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.smembers(self.counter_keys.periods)
+                pipe.hgetall(self.counter_keys.totals)
+                for p in names:
+                    pipe.hgetall(self.counter_keys.counters(p))
+                raw_periods, raw_totals, *values = await pipe.execute()
+            now_names = sorted(p for p in map(_text, raw_periods) if p >= first)
+            if not is_ready(_strs(raw_totals)):
+                await ensure_totals(self.redis, self.counter_keys, list(self.registry.units))
+            elif now_names == names:
+                break
+            names = now_names
+        else:
+            raise FreezeBusy(f"period {period}: periods kept changing during the read")
+        counters = {p: _ints(raw) for p, raw in zip(names, values, strict=True)}
+        return build_snapshot(
+            period,
+            self.scheme,
+            self.registry,
+            counters,
+            self.clock(),
+            months,
+            level_totals(raw_totals),
+        )
+
     async def versions(self, period: str, months: int | None = None) -> list[VersionInfo]:
         """The index of versions of one ``months`` snapshot, or of all, in order."""
         if months is None:

@@ -14,13 +14,15 @@ changing it needs a new format byte, never an edit of ``DICTIONARY_V1``.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 FORMAT_V1 = b"\x01"
+FORMAT_TOMBSTONE = b"\x02"
+"""A compacted dossier (docs/redis-layout.md, "Retention"): only its event ids."""
 LEVEL = 1
 """zlib's fastest level: the write path is CPU-bound; level 6 saves only ~8% more."""
 
@@ -59,7 +61,15 @@ class DossierState:
     alerts: dict[str, float] = field(default_factory=dict)
     """Scheduled alert id -> fire time (epoch seconds)."""
     index: list[list[Any]] = field(default_factory=list)
-    """Entries in the per-unit due index: [unit_id, member, due]."""
+    """Entries in the per-unit due index: [unit_id, member, due]; and, once the dossier is
+    closed, one entry [``@closed:{period}``, dossier_id, close time] of the closed index
+    (the compaction job's list of candidates, ``{ns}:closed:{period}``)."""
+    compacted: bool = False
+    """A tombstone: the dossier was compacted; ``event_ids`` and ``refused_ids`` are all
+    that is left of it (``events``, ``contribution``, ... are empty)."""
+    event_ids: frozenset[str] = frozenset()
+    refused_ids: frozenset[str] = frozenset()
+    """Ids of events refused after compaction (recorded once: a redelivery is a duplicate)."""
 
 
 def encode_state(
@@ -74,11 +84,43 @@ def encode_state(
     return FORMAT_V1 + compressor.compress(body) + compressor.flush()
 
 
-def decode_state(raw: bytes | None) -> DossierState:
-    """Read a stored value (``None``: no such dossier)."""
+def encode_tombstone(
+    dossier_id: str, event_ids: Iterable[str], refused_ids: Iterable[str] = ()
+) -> bytes:
+    """A compacted dossier: its event ids exactly (no probabilistic filter: a false
+    positive would drop a real event), sorted, newline-separated; then, after an empty
+    line, the ids refused since. Raw deflate with the dossier id as preset dictionary
+    (event ids usually repeat it): about 20 bytes for the simulated month's 3.7 ids a
+    dossier, against 51 with plain zlib."""
+    body = "\n".join(sorted(event_ids))
+    refused = sorted(refused_ids)
+    if refused:
+        body += "\n\n" + "\n".join(refused)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=dossier_id.encode())
+    return FORMAT_TOMBSTONE + compressor.compress(body.encode()) + compressor.flush()
+
+
+def decode_state(raw: bytes | None, dossier_id: str | None = None) -> DossierState:
+    """Read a stored value (``None``: no such dossier). A tombstone's ids are read only
+    given its ``dossier_id`` (its dictionary); without, it is only marked compacted."""
     if raw is None:
         return DossierState()
     version, sep, rest = raw.partition(b":")
+    if sep and version.isdigit() and rest[:1] == FORMAT_TOMBSTONE:
+        if dossier_id is None:
+            return DossierState(int(version), compacted=True)
+        decompressor = zlib.decompressobj(-15, zdict=dossier_id.encode())
+        body = decompressor.decompress(rest[1:]) + decompressor.flush()
+        if not decompressor.eof:
+            raise ValueError("not a complete tombstone")
+        text = body.decode()
+        known, _, refused = text.partition("\n\n")
+        return DossierState(
+            int(version),
+            compacted=True,
+            event_ids=frozenset(known.split("\n")) if known else frozenset(),
+            refused_ids=frozenset(refused.split("\n")) if refused else frozenset(),
+        )
     if not sep or not version.isdigit() or rest[:1] != FORMAT_V1:
         raise ValueError("not a dossier state of format 1")
     decompressor = zlib.decompressobj(zdict=DICTIONARY_V1)

@@ -9,6 +9,8 @@ is disabled (403). Every input (path, query, body) is checked before it reaches 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import re
@@ -21,6 +23,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import redis_client, redis_sync_client
@@ -30,6 +33,7 @@ from tthc_monitor.metrics.collector import RedisCollector
 from tthc_monitor.metrics.live import LiveReader
 from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
+from tthc_monitor.store.totals import ensure_totals_sync
 from tthc_monitor.web.summary import summary
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -83,19 +87,20 @@ def build_app(
             raise web.HTTPBadRequest(text=f"months: an integer from 1 to {MAX_MONTHS}")
         return int(text)
 
+    # The client blocks: every Redis read runs in a thread, never on the event loop, so
+    # a slow read delays its own request only.
     async def metrics(_: web.Request) -> web.Response:
-        body = generate_latest(collectors)
+        body = await asyncio.to_thread(generate_latest, collectors)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def health(_: web.Request) -> web.Response:
-        return web.json_response({"redis": bool(redis.ping())})
+        return web.json_response({"redis": bool(await asyncio.to_thread(redis.ping))})
 
     async def api_summary(request: web.Request) -> web.Response:
         now = clock()
-        state = reader.read(now)
-        document = summary(
-            state, settings.registry, settings.periods, indicators, chosen_period(request), now
-        )
+        chosen = chosen_period(request)
+        state = await asyncio.to_thread(reader.read, now, chosen)
+        document = summary(state, settings.registry, settings.periods, indicators, chosen, now)
         return web.json_response(document, dumps=_dumps)
 
     async def api_due(request: web.Request) -> web.Response:
@@ -104,8 +109,8 @@ def build_app(
             raise web.HTTPNotFound(text="unknown unit")
         now = clock()
         bound = reader.due_bounds(now, now.astimezone(LOCAL_TZ).date())[2]
-        members: list[Any] = redis.zrangebyscore(
-            keys.open_index(unit_id), "-inf", bound, withscores=True
+        members: list[Any] = await asyncio.to_thread(
+            redis.zrangebyscore, keys.open_index(unit_id), "-inf", bound, withscores=True
         )
         due = [
             {
@@ -194,7 +199,15 @@ def build_app(
         page = resources.files("tthc_monitor.web").joinpath("static", "wall.html")
         return web.Response(text=page.read_text("utf-8"), content_type="text/html", charset="utf-8")
 
+    async def running_totals(_: web.Application) -> None:
+        # A store written before the running totals existed gets them once, here
+        # (docs/redis-layout.md, "Running totals"); later starts find them ready. Redis
+        # may be down at start: the first read that finds them missing does it then.
+        with contextlib.suppress(RedisError):
+            await asyncio.to_thread(ensure_totals_sync, redis, keys, list(settings.registry.units))
+
     app = web.Application(client_max_size=MAX_BODY)
+    app.on_startup.append(running_totals)
     app.router.add_get("/", wall)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", health)

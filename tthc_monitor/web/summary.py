@@ -24,7 +24,7 @@ def summary(
     period: str,
     now: datetime,
 ) -> dict[str, Any]:
-    snapshot = build_snapshot(period, periods, registry, state.counters, now)
+    snapshot = build_snapshot(period, periods, registry, state.counters, now, 1, state.totals)
     rows = {u["unit_id"]: u for u in snapshot["units"]}
     units: list[dict[str, Any]] = []
     for unit_id in registry.top_level():

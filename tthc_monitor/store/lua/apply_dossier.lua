@@ -12,8 +12,11 @@
 -- KEYS[7]      fired alerts            ({ns}:fired; zset alert id -> fire time)
 -- KEYS[8]      refused event ids       ({ns}:eid:conflicts; hash "{event_id}|{dossier_id}"
 --              -> the dossier that holds the id)
--- KEYS[9..n]   counter hashes touched  ({ns}:p:{period} or {ns}:g), then the per-unit
---              due indexes touched     ({ns}:open:{unit_id}; zset member -> due)
+-- KEYS[9..n]   counter hashes touched  ({ns}:p:{period}, {ns}:g, and {ns}:totals: the
+--              running totals over the periods, whose changes the caller sends with the
+--              period deltas, so they move in this same atomic call), then the per-unit
+--              due indexes touched     ({ns}:open:{unit_id}, {ns}:open:{unit_id}:ia for
+--              inter-agency members; zset member -> due)
 --
 -- ARGV[1]      expected version of the dossier (0 when the dossier is new)
 -- ARGV[2]      the dossier's new state (events, contribution, scheduled alerts, index
@@ -154,6 +157,17 @@ for position, listed in pairs(fields) do
     end
   end
 end
+-- Running totals ({ns}:totals, one of the counter hashes when the write changes a
+-- period): a store with no period and no totals yet is complete from this write on, so
+-- it gets the mark `|ready`; a store of an earlier version (periods, no totals) gets it
+-- from init_totals.lua (tthc_monitor/store/totals.py).
+local totals_key = string.sub(KEYS[2], 1, -8) .. 'totals' -- KEYS[2] is {ns}:periods
+local new_totals = false
+for position in pairs(fields) do
+  if KEYS[position] == totals_key then
+    new_totals = redis.call('SCARD', KEYS[2]) == 0 and redis.call('EXISTS', totals_key) == 0
+  end
+end
 local clashes = {-2}
 local first_refusals = 0
 for n = 5, 4 + fresh do
@@ -218,5 +232,8 @@ for n = 1, #positions do
   if redis.call('HINCRBY', key, names[n], deltas[n]) == 0 then
     redis.call('HDEL', key, names[n])
   end
+end
+if new_totals then
+  redis.call('HSET', totals_key, '|ready', '1')
 end
 return version
