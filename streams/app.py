@@ -30,9 +30,9 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -69,6 +69,24 @@ MAX_BACKOFF = 30.0
 EXIT_STOPPED_UNAPPLIED = 75
 """Exit status (EX_TEMPFAIL) of a worker told to stop while a batch cannot be applied."""
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+T = TypeVar("T")
+
+
+async def periodic(what: str, step: Awaitable[T]) -> T | None:
+    """One run of a periodic task, or None when it failed and was logged.
+
+    A Faust timer that raises stops for good, so every failure is logged here and the
+    task runs again at its next tick; an outage is one line per tick, not a traceback.
+    """
+    try:
+        return await step
+    except REDIS_DOWN as error:
+        log.warning("%s: Redis unavailable (%s); next tick", what, error)
+    except Exception:
+        log.exception("%s failed; trying again at the next tick", what)
+    return None
+
+
 DEAD_LETTER_LEASE_MS = 60_000
 """How long a dead letter claimed by another worker, and not found in the dead-letter
 topic, is left to it (its send may still be under way) before this one sends it."""
@@ -479,15 +497,8 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
     )
     async def freeze_ended_periods() -> None:
         grace = timedelta(days=settings.snapshot_grace_days)
-        try:
-            done = await snapshots().freeze_due(grace)
-        except REDIS_DOWN as error:
-            # An outage: one line per check, not a traceback (the batches retry too).
-            log.warning("automatic freeze: Redis unavailable (%s); next check", error)
-            return
-        except Exception:
-            # A timer that raises stops for good: log, and look again at the next tick.
-            log.exception("automatic freeze failed; trying again at the next check")
+        done = await periodic("automatic freeze", snapshots().freeze_due(grace))
+        if done is None:
             return
         for result in done:
             log.info("froze period %s: versions %s", result.period, result.versions)
@@ -499,13 +510,8 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
         interval=settings.retention_check_seconds, on_leader=True
     )
     async def compact_and_prune() -> None:
-        try:
-            result = await retention().run()
-        except REDIS_DOWN as error:
-            log.warning("retention: Redis unavailable (%s); next check", error)
-            return
-        except Exception:
-            log.exception("retention failed; trying again at the next check")
+        result = await periodic("retention", retention().run())
+        if result is None:
             return
         if result.compacted or result.day_buckets or result.adjustments or result.eid_conflicts:
             log.info(
@@ -550,17 +556,10 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
 
     @app.timer(interval=settings.alert_sweep_seconds)  # type: ignore[untyped-decorator]
     async def sweep_alerts() -> None:
-        try:
-            if not await backlog_applied():
-                return
-            result = await sweeper().tick()
-        except REDIS_DOWN as error:
-            # An outage: one line per tick, not a traceback every half second.
-            log.warning("alert sweep: Redis unavailable (%s); next tick", error)
+        if not await periodic("alert sweep", backlog_applied()):
             return
-        except Exception:
-            # A timer that raises stops for good: log, and sweep again at the next tick.
-            log.exception("alert sweep failed; trying again at the next tick")
+        result = await periodic("alert sweep", sweeper().tick())
+        if result is None:
             return
         if result.claimed:
             log.info("fired %d alerts; delivered %s", result.claimed, result.delivered)

@@ -121,6 +121,10 @@ def make_consumer(bootstrap: str, security: dict[str, Any]) -> Consumer:
     return consumer
 
 
+#: What became of each offset of a partition; together they account for all of them.
+OUTCOMES = ("applied", "duplicates", "refused", "invalid", "rule_failures", "empty")
+
+
 @dataclass
 class PartitionAccount:
     """Where every offset of one partition went, from ``first`` to ``end`` (excluded)."""
@@ -151,16 +155,12 @@ class PartitionAccount:
         if self.next < 0:
             self.next = self.first
 
+    def outcomes(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in OUTCOMES}
+
     @property
     def accounted(self) -> int:
-        return (
-            self.applied
-            + self.duplicates
-            + self.refused
-            + self.invalid
-            + self.rule_failures
-            + self.empty
-        )
+        return sum(self.outcomes().values())
 
     @property
     def missing_count(self) -> int:
@@ -233,12 +233,7 @@ class PartitionAccount:
             "first": self.first,
             "end": self.end,
             "listed_end": self.listed_end,
-            "applied": self.applied,
-            "duplicates": self.duplicates,
-            "refused": self.refused,
-            "invalid": self.invalid,
-            "rule_failures": self.rule_failures,
-            "empty": self.empty,
+            **self.outcomes(),
             "refetched": self.refetched,
             "missing": [[start, stop - 1] for start, stop in self.missing],
         }
@@ -255,32 +250,11 @@ class RebuildResult:
     def ends(self) -> dict[int, int]:
         return {p: a.end for p, a in sorted(self.partitions.items())}
 
-    def total(self, name: str) -> int:
-        return sum(int(getattr(a, name)) for a in self.partitions.values())
-
-    @property
-    def applied(self) -> int:
-        return self.total("applied")
-
-    @property
-    def duplicates(self) -> int:
-        return self.total("duplicates")
-
-    @property
-    def refused(self) -> int:
-        return self.total("refused")
-
-    @property
-    def invalid(self) -> int:
-        return self.total("invalid")
-
-    @property
-    def rule_failures(self) -> int:
-        return self.total("rule_failures")
-
-    @property
-    def empty(self) -> int:
-        return self.total("empty")
+    def totals(self) -> dict[str, int]:
+        """Each outcome summed over the partitions."""
+        return {
+            name: sum(a.outcomes()[name] for a in self.partitions.values()) for name in OUTCOMES
+        }
 
     @property
     def incomplete(self) -> dict[int, PartitionAccount]:
@@ -288,17 +262,18 @@ class RebuildResult:
 
     def describe(self) -> str:
         rate = self.messages / self.seconds if self.seconds else 0.0
+        t = self.totals()
         line = (
             f"rebuilt from {self.messages} messages of {len(self.partitions)} partitions in "
-            f"{self.seconds:.1f} s ({rate:,.0f} messages/s): {self.applied} applied, "
-            f"{self.duplicates} already there, {self.invalid} invalid, "
-            f"{self.rule_failures} the rules refused to process"
+            f"{self.seconds:.1f} s ({rate:,.0f} messages/s): {t['applied']} applied, "
+            f"{t['duplicates']} already there, {t['invalid']} invalid, "
+            f"{t['rule_failures']} the rules refused to process"
         )
-        if self.refused:
-            line += f", {self.refused} refused (event id of another dossier)"
-        if self.empty:
+        if t["refused"]:
+            line += f", {t['refused']} refused (event id of another dossier)"
+        if t["empty"]:
             line += (
-                f"; no record at {self.empty} offsets (the broker skipped them: transaction "
+                f"; no record at {t['empty']} offsets (the broker skipped them: transaction "
                 "markers, compaction)"
             )
         return line
@@ -307,12 +282,7 @@ class RebuildResult:
         return {
             "complete": not self.incomplete,
             "messages": self.messages,
-            "applied": self.applied,
-            "duplicates": self.duplicates,
-            "refused": self.refused,
-            "invalid": self.invalid,
-            "rule_failures": self.rule_failures,
-            "empty": self.empty,
+            **self.totals(),
             "seconds": round(self.seconds, 3),
             "end_offsets": {str(p): end for p, end in self.ends.items()},
             "partitions": {str(p): a.figures() for p, a in sorted(self.partitions.items())},
