@@ -15,6 +15,10 @@
 #   chromium                  the wall page's browser test and screenshot
 #   docker-compose            parses docker-compose.yml (Debian's package; no engine is needed)
 #   openssl                   certificates for the Redis TLS test
+#   postgresql                the one-stop example database captured by Debezium (wal_level=logical)
+#   libreoffice-writer        renders bao-cao.docx to PDF (headless) in the report's layout test
+#   poppler-utils, fonts      pdftoppm turns the PDF's pages into PNG; Liberation Serif stands in
+#                             for Times New Roman with the same metrics
 set -euo pipefail
 
 check_only=0
@@ -42,6 +46,10 @@ missing_packages() {
   have chromium || pkgs+=(chromium)
   have docker-compose || pkgs+=(docker-compose)
   have openssl || pkgs+=(openssl)
+  compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || pkgs+=(postgresql)
+  have soffice || pkgs+=(libreoffice-writer)
+  have pdftoppm || pkgs+=(poppler-utils)
+  [[ -e /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ]] || pkgs+=(fonts-liberation)
   echo "${pkgs[*]:-}"
 }
 
