@@ -27,11 +27,12 @@ from redis.asyncio import Redis
 
 from tthc_monitor.core.alerts import Alert
 from tthc_monitor.core.periods import LOCAL_TZ
-from tthc_monitor.core.schedule import encode_record, epoch
+from tthc_monitor.core.schedule import epoch
 from tthc_monitor.embedded import free_port
 from tthc_monitor.kafka_admin import ensure_topics
 from tthc_monitor.store.alert_store import AlertStore
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.schedule_codec import encode_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

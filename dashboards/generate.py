@@ -1,13 +1,11 @@
 """Write the Grafana dashboards (dashboards/grafana/dashboards/*.json) from dashboards/builders."""
 
-# Why a script and not hand-written JSON: every per-unit panel carries one display-name
-# override per unit (unit id -> the registry's Vietnamese name, ~75 units), and the three
-# dashboards share the datasource, the styling and the panel shapes. Written out by hand
-# that is thousands of repetitive lines that drift from tthc_monitor/reference; here it is
-# read from the registry CSV. Only the standard library is used (grafana-foundation-sdk is
-# not packaged for Debian and would be one more dependency for ~300 lines of dicts). The
-# JSON is committed, so Grafana never runs this script; tests/unit/test_dashboards.py
-# checks that the committed files equal its output.
+# The dashboards are code on Grafana's own Foundation SDK (grafana-foundation-sdk, a
+# development-time dependency): typed builders for the dashboard, panels, Prometheus
+# queries and variables, encoded by the SDK's JSON encoder. The JSON is committed and is
+# what Grafana provisions, so Grafana never runs this script and the SDK is not needed at
+# run time; tests/unit/test_dashboards.py checks that the committed files equal its
+# output. Keys are sorted, so the output is the same on every run.
 #
 #     python dashboards/generate.py           rewrite the JSON files
 #     python dashboards/generate.py --check   exit 1 when a committed file differs
@@ -15,11 +13,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a file (python dashboards/generate.py, or loaded by path as the tests do), the
@@ -35,15 +34,16 @@ __all__ = ["DASHBOARDS", "OUT", "ROOT", "main", "operations", "render", "unit_da
 
 OUT = ROOT / "dashboards" / "grafana" / "dashboards"
 
-DASHBOARDS: dict[str, Callable[[], dict[str, Any]]] = {
+DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
     "tthc-wall.json": wall,
     "tthc-unit.json": unit_dashboard,
     "tthc-operations.json": operations,
 }
 
 
-def render(build: Callable[[], dict[str, Any]]) -> str:
-    return json.dumps(build(), ensure_ascii=False, indent=2) + "\n"
+def render(build: Callable[[], Dashboard]) -> str:
+    encoder = JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False)
+    return encoder.encode(build().build()) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ReportGroup = Literal["I", "II", "III", ""]
+# I departments, II central agencies in the province, III district committees (until
+# 30 June 2025), IV commune-level units (from 1 July 2025, when districts were abolished).
+ReportGroup = Literal["I", "II", "III", "IV", ""]
 
 
 class Unit(BaseModel):
@@ -23,6 +25,12 @@ class Unit(BaseModel):
     district: str | None = None
     report_group: ReportGroup = ""
     report_order: Annotated[int, Field(ge=0)] = 0
+    # Registry versions (docs/reference-data.md, "Units that start, end and merge"): the
+    # unit is in force from 00:00 local time of `valid_from` to 00:00 of `valid_to`
+    # (None: unbounded); at `valid_to` its open work passes to `successor_id`, if any.
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor_id: str | None = None
 
 
 class Procedure(BaseModel):

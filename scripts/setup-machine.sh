@@ -15,6 +15,7 @@
 #   chromium                  the wall page's browser test and screenshot
 #   docker-compose            parses docker-compose.yml (Debian's package; no engine is needed)
 #   openssl                   certificates for the Redis TLS test
+#   curl                      scripts/cdc.sh talks to Kafka Connect's REST API
 #   postgresql                the one-stop example database captured by Debezium (wal_level=logical)
 #   libreoffice-writer        renders bao-cao.docx to PDF (headless) in the report's layout test
 #   poppler-utils, fonts      pdftoppm turns the PDF's pages into PNG; Liberation Serif stands in
@@ -46,10 +47,13 @@ missing_packages() {
   have chromium || pkgs+=(chromium)
   have docker-compose || pkgs+=(docker-compose)
   have openssl || pkgs+=(openssl)
+  have curl || pkgs+=(curl)
   compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || pkgs+=(postgresql)
   have soffice || pkgs+=(libreoffice-writer)
   have pdftoppm || pkgs+=(poppler-utils)
   [[ -e /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ]] || pkgs+=(fonts-liberation)
+  # Liberation 2.x: 1.x lacks most precomposed Vietnamese letters (ế, ả…), LibreOffice falls back.
+  [[ -e /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ]] || pkgs+=(fonts-liberation2)
   echo "${pkgs[*]:-}"
 }
 

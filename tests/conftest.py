@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
+from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.reference.calendar_files import load_calendar
 from tthc_monitor.reference.registry import Registry, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ SLOW = {
     "tests/integration/test_redis_auth.py",
     "tests/integration/test_rebuild_accounting.py",
     "tests/integration/test_personal_data.py",
+    "tests/integration/test_cdc.py",
     "tests/integration/test_alerts.py::test_alerts_fire_once_across_a_kill_and_restart",
 }
 

@@ -12,10 +12,11 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tthc_monitor.connections import SASL_PROTOCOLS, TLS_PROTOCOLS, mask_url, redis_url
-from tthc_monitor.core.alerts import load_alert_leads
-from tthc_monitor.core.calendar import WorkingCalendar, load_calendar
+from tthc_monitor.core.calendar import WorkingCalendar
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.periods import PeriodScheme
+from tthc_monitor.reference.alert_files import load_alert_leads
+from tthc_monitor.reference.calendar_files import load_calendar
 from tthc_monitor.reference.registry import Registry, load_registry
 
 

@@ -109,7 +109,9 @@ def redis_client(settings: Settings, url: str | None = None) -> redis.asyncio.Re
 
 
 def redis_sync_client(settings: Settings, url: str | None = None) -> redis.Redis:
-    """A blocking client (the exporter reads at scrape time from a thread)."""
+    """A blocking client: ``serve`` runs each of its reads (the exporter at scrape time,
+    the wall and the API) in a worker thread, off the event loop; ``check_redis`` pings
+    with one before a command starts."""
     return redis.Redis.from_url(url or settings.require_redis(), decode_responses=True)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from schemas.events import DossierEvent, parse_event
-from tthc_monitor.core.engine import Engine, UnknownReference
+from tthc_monitor.core.engine import Engine, UnitNotInForce, UnknownReference
 
 _MAX_ID = 128
 
@@ -22,6 +22,9 @@ class Rejection:
     reason: str
     event_id: str | None = None
     field: str | None = None
+    kind: str = "invalid"
+    """"invalid" (the contract or the reference data) or "processing" (the rules failed
+    on the event's dossier)."""
 
     def describe(self) -> str:
         subject = f"event {self.event_id!r}" if self.event_id else "event (no event_id)"
@@ -78,6 +81,10 @@ def decode(raw: bytes | str | None, engine: Engine) -> DossierEvent | Rejection:
         return Rejection(f"unreadable message ({type(error).__name__})", _event_id_of(raw), None)
     try:
         engine.check_references(event)
+    except UnitNotInForce as error:
+        return Rejection(
+            f"field {error.field!r}: unit not in force at occurred_at", event.event_id, error.field
+        )
     except UnknownReference as error:
         # The value is not echoed: an unknown id is free text from the producer.
         return Rejection(

@@ -1,155 +1,253 @@
-"""The wall dashboard (tthc-wall.json): province-wide figures and unit rankings for a TV."""
+"""The wall dashboard (tthc-wall.json): province-wide figures and every report row, for a TV.
+
+1920x1080 in kiosk mode is 24 columns x 28 rows of 30 px (+ 8 px margins). The top four
+rows hold the headline figures; the other 24 hold two tables, one line per report row:
+the departments (report group I) on the left, the central agencies' branches and the
+districts (groups II and III) on the right. A 24-row panel is 904 px; under its title
+and column header a small-height table line is 35 px, so it has room for 23 lines.
+Quảng Trị has 18 + 14 report rows: every unit is on screen at once, without paging or
+scrolling. Each unit's name links to its drill-down.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashboards.builders.names import unit_names
-from dashboards.builders.panels import COUNT_STEPS, RATE_STEPS, Layout, dashboard, thresholds
-from dashboards.builders.queries import ON_TIME, OPEN_BY_UNIT, RESOLVED, TOTAL_IN
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.cog.builder import Builder
+from grafana_foundation_sdk.models import dashboard as model
+
+from dashboards.builders.panels import (
+    COUNT_STEPS,
+    DUE_STEPS,
+    RATE_STEPS,
+    Layout,
+    column,
+    dashboard,
+    query,
+    transformation,
+)
+from dashboards.builders.queries import (
+    LAST_APPLIED,
+    ON_TIME,
+    RESOLVED,
+    TOTAL_IN,
+    report_names,
+    with_report_name,
+)
+
+# The unit drill-down, with the row's unit id as its variable (the hidden report_unit
+# column of the table).
+DRILL_DOWN = "/d/tthc-unit?var-report_unit=${__data.fields.report_unit}"
+SORTED_BY = "Đúng hạn"
+
+# (refId, column title, PromQL per report row, unit, decimals, colours, 0 when absent)
+COLUMNS: tuple[tuple[str, str, str, str, int, Any, bool], ...] = (
+    (
+        "B",
+        SORTED_BY,
+        'max by (report_unit) (tthc_period_rate_ratio{rate="on_time"})',
+        "percentunit",
+        1,
+        RATE_STEPS,
+        False,
+    ),
+    (
+        "C",
+        "Trực tuyến",
+        'max by (report_unit) (tthc_period_rate_ratio{rate="online"})',
+        "percentunit",
+        1,
+        RATE_STEPS,
+        False,
+    ),
+    (
+        "D",
+        "Số hóa TP",
+        'max by (report_unit) (tthc_period_rate_ratio{rate="components_full"})',
+        "percentunit",
+        1,
+        RATE_STEPS,
+        False,
+    ),
+    (
+        "E",
+        "TT trực tuyến",
+        'max by (report_unit) (tthc_period_rate_ratio{rate="online_payment"})',
+        "percentunit",
+        1,
+        RATE_STEPS,
+        False,
+    ),
+    (
+        "F",
+        "Quá hạn",
+        'sum by (report_unit) (tthc_open_dossiers{state="overdue"})',
+        "none",
+        0,
+        COUNT_STEPS,
+        True,
+    ),
+    (
+        "G",
+        "Đến hạn HN",
+        'sum by (report_unit) (tthc_open_dossiers{state="due_today"})',
+        "none",
+        0,
+        DUE_STEPS,
+        True,
+    ),
+    (
+        "H",
+        "Điểm 766",
+        "sum by (report_unit) (tthc_index766_points)",
+        "none",
+        1,
+        None,
+        False,
+    ),
+)
 
 
-def wall() -> dict[str, Any]:
-    """1920x1080 (24 columns x 28 rows of ~38 px), dark, for a TV in kiosk mode."""
-    top = unit_names(top_level_only=True)
-    everyone = unit_names()
+def rows_table(lay: Layout, title: str, position: tuple[int, int, int, int], groups: str) -> Any:
+    """Every report row of the groups (a regex on report_group), one line each."""
+    # in_force: the rows listed for the period shown (registry versions).
+    selector = f'parent="",report_group=~"{groups}",in_force="true"'
+    rows = report_names(selector)
+    # Query A lists the rows themselves, so a unit with no figure yet still has its line.
+    targets = [query(rows, ref="A", table=True)]
+    for ref, _, expr, _, _, _, zero in COLUMNS:
+        named = with_report_name(f"({expr})", selector)
+        if zero:
+            # Counts are 0 for rows with nothing in that state (rates stay "not measured").
+            named = f"{named} or 0 * {rows}"
+        targets.append(query(named, ref=ref, table=True))
+    columns = [
+        (
+            "name",
+            column(
+                "Đơn vị",
+                width=300,
+                links=[{"title": "Chi tiết đơn vị", "url": DRILL_DOWN}],
+            ),
+        )
+    ]
+    columns += [
+        (f"Value #{ref}", column(display, unit=unit, decimals=decimals, steps=steps))
+        for ref, display, _, unit, decimals, steps, _ in COLUMNS
+    ]
+    return lay.table(
+        title,
+        position,
+        targets,
+        description="Mỗi dòng một đơn vị của báo cáo tháng (kỳ hiện tại): tỷ lệ đúng hạn (PL3), "
+        "trực tuyến (PL1), số hóa thành phần hồ sơ (PL2), thanh toán trực tuyến (PL5, PL6); hồ sơ "
+        "đang quá hạn và đến hạn hôm nay; tổng điểm Bộ chỉ số 766. Bấm tên đơn vị để xem chi "
+        "tiết. Ô trống: không có mẫu số trong kỳ.",
+        columns=columns,
+        hidden=("report_unit",),
+        transformations=[
+            transformation("merge", {}),
+            transformation(
+                "organize",
+                {
+                    "excludeByName": {"Time": True, "Value #A": True},
+                    "indexByName": {"name": 0, "report_unit": 1},
+                },
+            ),
+        ],
+        sort_by=SORTED_BY,
+    )
+
+
+def wall() -> Dashboard:
     lay = Layout()
-    panels = [
+    panels: list[Builder[model.Panel]] = [
         lay.stat(
             "Tiếp nhận hôm nay",
-            (0, 0, 4, 5),
-            "round(sum(increase(tthc_received_total[$__range]))) or vector(0)",
+            (0, 0, 3, 4),
+            "sum(tthc_received_today) or vector(0)",
             description="Hồ sơ mới tiếp nhận (trực tuyến và trực tiếp) từ 0 giờ hôm nay.",
         ),
         lay.stat(
             "Trả kết quả hôm nay",
-            (4, 0, 4, 5),
-            "round(sum(increase(tthc_resolved_total[$__range]))) or vector(0)",
-            description="Hồ sơ và bước liên thông đã giải quyết từ 0 giờ hôm nay.",
+            (3, 0, 3, 4),
+            "sum(tthc_resolved_today) or vector(0)",
+            description="Hồ sơ đơn vị chủ trì đã trả kết quả từ 0 giờ hôm nay.",
         ),
         lay.stat(
             "Đang quá hạn",
-            (8, 0, 4, 5),
+            (6, 0, 3, 4),
             'sum(tthc_open_dossiers{state="overdue"}) or vector(0)',
             steps=COUNT_STEPS,
             description="Hồ sơ đang giải quyết đã quá hạn (không tính hồ sơ tạm dừng).",
         ),
         lay.stat(
             "Đến hạn hôm nay",
-            (12, 0, 4, 5),
+            (9, 0, 3, 4),
             'sum(tthc_open_dossiers{state="due_today"}) or vector(0)',
-            steps=thresholds(("green", None), ("orange", 1)),
+            steps=DUE_STEPS,
             description="Hồ sơ đang giải quyết có hạn trả trong hôm nay.",
         ),
         lay.stat(
             "Đúng hạn toàn tỉnh (kỳ)",
-            (16, 0, 4, 5),
+            (12, 0, 3, 4),
             f'sum(tthc_period_figure{{figure=~"{ON_TIME}"}})'
             f' / sum(tthc_period_figure{{figure=~"{RESOLVED}"}})',
             unit="percentunit",
             decimals=1,
             steps=RATE_STEPS,
+            no_value="Không có",
             description="Hồ sơ giải quyết trước và đúng hạn / hồ sơ đã giải quyết, kỳ báo cáo.",
         ),
         lay.stat(
             "Trực tuyến toàn tỉnh (kỳ)",
-            (20, 0, 4, 5),
+            (15, 0, 3, 4),
             'sum(tthc_period_figure{figure="received_online"})'
             f' / sum(tthc_period_figure{{figure=~"{TOTAL_IN}"}})',
             unit="percentunit",
             decimals=1,
             steps=RATE_STEPS,
+            no_value="Không có",
             description="Hồ sơ tiếp nhận trực tuyến / tổng số hồ sơ nhận giải quyết (PL1).",
         ),
-    ]
-    for i, (rate, title) in enumerate(
-        (
-            ("on_time", "Tỷ lệ giải quyết đúng hạn (PL3)"),
-            ("online", "Tỷ lệ tiếp nhận trực tuyến (PL1)"),
-            ("components_full", "Tỷ lệ số hóa thành phần hồ sơ (PL2)"),
-            ("online_payment", "Tỷ lệ thanh toán trực tuyến (PL5, PL6)"),
-        )
-    ):
-        panels.append(
-            lay.bars(
-                title,
-                (6 * i, 5, 6, 13),
-                f'sort_desc(tthc_period_rate_ratio{{rate="{rate}"}})',
-                "{{report_unit}}",
-                top,
-                description="Xếp hạng các đơn vị như phụ lục của báo cáo tháng (kỳ hiện tại).",
-            )
-        )
-    panels += [
-        lay.bars(
-            "Quá hạn nhiều nhất",
-            (0, 18, 5, 10),
-            f'sort_desc(topk(8, sum by (report_unit) (tthc_open_dossiers{{state="overdue"}})'
-            f" or {OPEN_BY_UNIT}))",
-            "{{report_unit}}",
-            top,
+        lay.stat(
+            "Liên thông trễ hạn (kỳ)",
+            (18, 0, 3, 4),
+            'sum(tthc_period_figure{figure="late_as_interagency"}) or vector(0)',
             steps=COUNT_STEPS,
-            description="Hồ sơ đang quá hạn tại đơn vị chủ trì, 8 đơn vị nhiều nhất.",
-            unit="none",
-            decimals=0,
-            maximum=None,
+            description="Bước liên thông (chi nhánh VPĐKĐĐ, chi cục thuế, ...) hoàn thành trễ "
+            "hạn trong kỳ (PL4); chi tiết theo đơn vị ở bảng Chi tiết đơn vị.",
         ),
-        lay.bars(
-            "Đến hạn hôm nay",
-            (5, 18, 5, 10),
-            f'sort_desc(topk(8, sum by (report_unit) (tthc_open_dossiers{{state="due_today"}})'
-            f" or {OPEN_BY_UNIT}))",
-            "{{report_unit}}",
-            top,
-            steps=thresholds(("green", None), ("orange", 1)),
-            description="Hồ sơ phải trả trong hôm nay, 8 đơn vị nhiều nhất.",
-            unit="none",
-            decimals=0,
-            maximum=None,
+        lay.stat(
+            "Dữ liệu cập nhật cách đây",
+            (21, 0, 3, 4),
+            f"time() - max({LAST_APPLIED} > 0)",
+            unit="s",
+            steps=(("green", None), ("orange", 900), ("red", 3600)),
+            no_value="Chưa có sự kiện",
+            description="Thời gian từ sự kiện cuối cùng được ghi vào số liệu. Trong giờ làm "
+            "việc, quá 15 phút nghĩa là số liệu trên màn hình có thể đã cũ.",
         ),
-        lay.bars(
-            "Chỉ số 766: tổng điểm",
-            (10, 18, 5, 10),
-            "sort_desc(topk(10, sum by (report_unit) (tthc_index766_points)))",
-            "{{report_unit}}",
-            top,
-            unit="none",
-            decimals=1,
-            maximum=None,
-            steps=thresholds(("red", None), ("orange", 20), ("green", 40)),
-            description="Điểm Bộ chỉ số 766 (các chỉ số tính được từ sự kiện), 10 đơn vị cao nhất.",
+        rows_table(
+            lay,
+            "Sở, ban, ngành – xếp theo tỷ lệ đúng hạn, cao → thấp",
+            (0, 4, 12, 24),
+            "I",
         ),
-        lay.bars(
-            "Chỉ số 766: chỉ tiêu chưa đạt",
-            (15, 18, 4, 10),
-            "sort_desc(topk(8, count by (report_unit) (tthc_index766_gap_ratio > 0)))",
-            "{{report_unit}}",
-            top,
-            steps=thresholds(("green", None), ("orange", 1), ("red", 3)),
-            description="Số chỉ số 766 còn khoảng cách tới chỉ tiêu, 8 đơn vị nhiều nhất.",
-            unit="none",
-            decimals=0,
-            maximum=None,
-        ),
-        lay.bars(
-            "Liên thông đất đai: trễ hạn",
-            (19, 18, 5, 10),
-            'sort_desc(topk(8, sum by (unit) (tthc_period_figure{figure="late_as_interagency"})))',
-            "{{unit}}",
-            everyone,
-            steps=COUNT_STEPS,
-            description="Bước liên thông (chi nhánh VPĐKĐĐ, chi cục thuế, ...) hoàn thành "
-            "trễ hạn trong kỳ, theo đơn vị xử lý bước (PL4).",
-            unit="none",
-            decimals=0,
-            maximum=None,
+        rows_table(
+            lay,
+            "Cơ quan ngành dọc và UBND cấp huyện – xếp theo tỷ lệ đúng hạn, cao → thấp",
+            (12, 4, 12, 24),
+            "II|III",
         ),
     ]
     return dashboard(
         "tthc-wall",
-        "Màn hình giám sát TTHC – Quảng Trị",
+        "Màn hình giám sát TTHC",
         panels,
-        description="Màn hình treo tường 1920×1080 (chế độ kiosk, giao diện tối).",
+        description="Màn hình treo tường 1920×1080 (chế độ kiosk, giao diện tối): mọi đơn vị "
+        "của báo cáo tháng trên một màn hình.",
         time_from="now/d",
         refresh="15s",
         tags=["tthc", "wall"],

@@ -314,3 +314,121 @@ def check_report(env: Env, tmp_path: Path) -> None:
     ]
     text = (first / "bao-cao.md").read_text(encoding="utf-8")
     assert "67.851" in text or "67.918" in text  # received in the month, Vietnamese format
+
+
+def _fold_snapshot(lines: list[str], units: Path, period: str) -> dict[str, dict[str, Any]]:
+    """The period's snapshot by the pure rules (no store), by unit id."""
+    from collections import Counter, defaultdict
+    from datetime import datetime
+
+    from tthc_monitor.core.counters import contribution, split_key
+    from tthc_monitor.core.engine import Engine
+    from tthc_monitor.core.periods import PeriodScheme
+    from tthc_monitor.core.snapshot import build_snapshot
+    from tthc_monitor.ingest import Rejection, decode
+    from tthc_monitor.reference.calendar_files import load_calendar
+    from tthc_monitor.reference.registry import load_registry
+
+    registry = load_registry(units)
+    engine = Engine(registry, load_calendar(), PeriodScheme(15))
+    events: dict[str, list[Any]] = defaultdict(list)
+    for line in lines:
+        event = decode(line, engine)
+        assert not isinstance(event, Rejection), (line, event)
+        events[event.dossier_id].append(event)
+    counters: dict[str, Counter[str]] = defaultdict(Counter)
+    for dossier_id, dossier_events in events.items():
+        for key, value in contribution(
+            engine.timeline(dossier_id, dossier_events), engine.rules
+        ).items():
+            name, unit, metric = split_key(key)
+            if name[0].isdigit():
+                counters[name][f"{unit}|{metric}"] += value
+    as_of = datetime.fromisoformat("2027-01-01T00:00:00+07:00")
+    snapshot = build_snapshot(period, engine.periods, registry, counters, as_of)
+    return {u["unit_id"]: u for u in snapshot["units"]}
+
+
+FLOWS = (
+    "received_online",
+    "received_direct",
+    "received_interagency",
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "withdrawn",
+)
+
+
+def test_a_stream_from_2022_to_2026_with_both_registries(
+    env: Env, month: Path, tmp_path: Path
+) -> None:
+    """One replay of April 2022, the month across the 1 July 2025 change and a January
+    2026 tail, with the versioned registry: each period is counted with its own units."""
+    later = tmp_path / "quangtri-2025-07.jsonl"
+    env.cli("simulate", "quangtri-2025-07", "--out", str(later))
+    units = later.with_suffix(".units")
+    tail = [
+        json.dumps(
+            {
+                "schema_version": 1,
+                "event_id": f"T26-{n}-{kind}",
+                "type": kind,
+                "dossier_id": f"T26-{n}",
+                "occurred_at": when,
+                "unit_id": unit,
+                **extra,
+            },
+            ensure_ascii=False,
+        )
+        for n, unit in enumerate(("xa-19741", "phuong-18859", "dac-khu-19742"))
+        for kind, when, extra in (
+            (
+                "received",
+                "2026-01-05T09:00:00+07:00",
+                {"procedure_id": "qt.cap-xa.015", "channel": "online"},
+            ),
+            ("resolved", "2026-01-05T15:00:00+07:00", {}),
+        )
+    ]
+    stream = tmp_path / "2022-2026.jsonl"
+    later_lines = later.read_text(encoding="utf-8").splitlines()
+    stream.write_text(
+        month.read_text(encoding="utf-8") + "\n".join([*later_lines, *tail]) + "\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    env.cli("replay", str(stream), "--units", str(units), timeout=900)
+    print(f"replay of 2022-2026: {time.monotonic() - started:.1f} s")
+
+    # April 2022 is still the seed's month, counted with the 2022 units.
+    april, land = snapshots(env, tmp_path)
+    assert compare(april, land) == []
+    assert not any(u["unit_id"].startswith(("phuong-", "dac-khu-")) for u in april["units"])
+
+    def replayed(period: str) -> dict[str, dict[str, Any]]:
+        out = tmp_path / f"{period}.json"
+        env.cli("snapshot", "--period", period, "--units", str(units), "--json", str(out))
+        return {u["unit_id"]: u for u in json.loads(out.read_text())["units"]}
+
+    july, august, january = replayed("2025-07"), replayed("2025-08"), replayed("2026-01")
+    # The month's flows are the 2025 stream's alone; what April 2022 left open is
+    # carried over at the 2022 units and handed over to the continuing departments.
+    alone = _fold_snapshot(later_lines, units, "2025-07")
+    for unit_id, row in alone.items():
+        assert {f: july[unit_id][f] for f in FLOWS} == {f: row[f] for f in FLOWS}, unit_id
+    assert (
+        sum(r["handed_over_out"] for r in july.values())
+        == sum(r["handed_over_in"] for r in july.values())
+        > sum(r["handed_over_out"] for r in alone.values())
+    )
+    for unit_id, row in july.items():
+        if row["parent_id"] is None:
+            arrived = sum(row[f] for f in FLOWS[:3]) + row["handed_over_in"]
+            left = sum(row[f] for f in FLOWS[3:]) + row["handed_over_out"]
+            assert row["carried_over"] + arrived - left == august.get(unit_id, {}).get(
+                "carried_over", 0
+            ), unit_id
+    assert [
+        january[u]["resolved_early"] for u in ("xa-19741", "phuong-18859", "dac-khu-19742")
+    ] == [1, 1, 1]

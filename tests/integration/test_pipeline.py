@@ -151,6 +151,7 @@ def test_worker_counts_hand_worked_scenario(env: Env, tmp_path: Path, registry: 
                 "tthc_monitor.cli.main",
                 "replay",
                 str(source),
+                "--skip-invalid",
                 "--period",
                 period,
                 "--json",
@@ -183,6 +184,7 @@ def test_replay_without_redis_starts_an_embedded_one(tmp_path: Path, registry: R
             "tthc_monitor.cli.main",
             "replay",
             str(source),
+            "--skip-invalid",
             "--period",
             "2022-04",
             "--json",
@@ -213,3 +215,78 @@ def test_publish_validates_and_refuses_invalid_files(env: Env, tmp_path: Path) -
     assert "published 5 events" in done.stderr
     assert "applied everything" in done.stderr
     assert env.stats()["applied"] == 5
+
+
+def test_replay_refuses_invalid_lines_unless_skip_invalid(env: Env, tmp_path: Path) -> None:
+    """As `publish`: each invalid line named (file:line, reason), one refusal line, exit
+    2, nothing applied; with --skip-invalid the rest is applied and the skipped counted."""
+    good = [json.dumps(e, ensure_ascii=False).encode() for e in scenario.events()[:20]]
+    bad = json.loads(good[0])
+    bad.update(event_id="bad-1", citizen_name="Nguyễn Văn A")
+    source = tmp_path / "mixed.jsonl"
+    source.write_bytes(b"\n".join([*good[:5], json.dumps(bad).encode(), *good[5:]]) + b"\n")
+
+    refused = env.cli("replay", str(source), check=False)
+    assert refused.returncode == 2, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{source}:6: event 'bad-1': ") and "citizen_name" in lines[0]
+    assert lines[1] == (
+        f"tthc-monitor: 1 invalid line(s) in {source}: nothing replayed "
+        "(use --skip-invalid to go on with the 20 valid ones)"
+    )
+    assert len(lines) == 2 and "Traceback" not in refused.stderr
+    assert "Nguyễn" not in refused.stderr
+    assert not list(env.redis().scan_iter(f"{env.namespace}:*"))
+
+    letters = tmp_path / "dead-letters.jsonl"
+    skipped = env.cli("replay", str(source), "--skip-invalid", "--dead-letters", str(letters))
+    assert f"dead letter at {source}:6: event 'bad-1': " in skipped.stderr
+    assert "20 applied" in skipped.stderr and "1 invalid lines skipped" in skipped.stderr
+    assert "Nguyễn" not in skipped.stderr + letters.read_text()
+    (letter,) = [json.loads(line) for line in letters.read_text().splitlines()]
+    assert (letter["source"], letter["offset"], letter["event_id"]) == (str(source), 6, "bad-1")
+    stats = env.stats()
+    assert (stats["applied"], stats["invalid_lines"]) == (20, 1)
+
+
+def test_replay_survives_a_processing_error_as_the_worker_does(
+    env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rules failing on one dossier: its events are dead letters (named on stderr,
+    counted), every other dossier is applied, exit 0. The failure is planted in the
+    rules (plan_update) for one dossier; Redis is real."""
+    from tthc_monitor.cli import main as cli_main
+    from tthc_monitor.store import redis_store
+
+    events = scenario.events()
+    victim = events[0]["dossier_id"]
+    victims = [n for n, e in enumerate(events, start=1) if e["dossier_id"] == victim]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"\n".join(json.dumps(e).encode() for e in events) + b"\n")
+    real = redis_store.plan_update
+
+    def failing(engine: Any, dossier_id: str, *args: Any, **kwargs: Any) -> Any:
+        if dossier_id == victim:
+            raise ArithmeticError("a rule failed")
+        return real(engine, dossier_id, *args, **kwargs)
+
+    monkeypatch.setattr(redis_store, "plan_update", failing)
+    for name, value in env.vars().items():
+        if name.startswith("TTHC_"):
+            monkeypatch.setenv(name, value)
+    letters = tmp_path / "dead-letters.jsonl"
+    status = cli_main.main(["replay", str(source), "--dead-letters", str(letters)])
+    errors = capsys.readouterr().err
+    assert status == 0, errors
+    named = [line for line in errors.splitlines() if line.startswith("dead letter at")]
+    assert named == [
+        f"dead letter at {source}:{n}: event '{events[n - 1]['event_id']}': "
+        "processing error: ArithmeticError"
+        for n in victims
+    ]
+    assert f"{len(victims)} events the rules failed on (dead letters)" in errors
+    written = [json.loads(line) for line in letters.read_text().splitlines()]
+    assert [w["offset"] for w in written] == victims
+    stats = env.stats()
+    assert stats["applied"] == len(events) - len(victims)
+    assert stats["dead_letters"] == len(victims)

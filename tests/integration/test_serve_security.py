@@ -70,7 +70,7 @@ def serving(env: Env, log: Path, **extra: str) -> Iterator[Request]:
 def loaded(env: Env, tmp_path: Path) -> Env:
     source = tmp_path / "scenario.jsonl"
     source.write_bytes(b"\n".join(scenario.stream()) + b"\n")
-    env.cli("replay", str(source))
+    env.cli("replay", str(source), "--skip-invalid")
     return env
 
 
@@ -85,6 +85,7 @@ READ_ROUTES = (
     "/healthz",
     "/api/summary",
     "/api/summary?period=2022-04",
+    "/api/freshness",
     f"/api/units/{scenario.S}/due",
     "/api/snapshots?period=2022-04",
     "/api/snapshots?period=2022-04&months=3",
@@ -97,7 +98,12 @@ def test_read_only_without_a_token(loaded: Env, tmp_path: Path) -> None:
         for route in READ_ROUTES:
             assert call(route)[0] == 200, route
         # Read routes take no other method.
-        for route in ("/api/summary", f"/api/units/{scenario.S}/due", "/api/snapshots"):
+        for route in (
+            "/api/summary",
+            "/api/freshness",
+            f"/api/units/{scenario.S}/due",
+            "/api/snapshots",
+        ):
             for method in ("POST", "PUT", "DELETE", "PATCH"):
                 assert call(route, method, body=b"{}")[0] == 405, (method, route)
         assert call("/api/snapshots/freeze")[0] == 405

@@ -190,7 +190,7 @@ def test_month_simulated_replayed_frozen_reported_and_served(
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/healthz", server)
         status, metrics = get(f"{base}/metrics")
-        assert status == 200 and "tthc_received_total" in metrics
+        assert status == 200 and "tthc_received_dossiers" in metrics
         status, page = get(f"{base}/")
         assert status == 200 and "<html" in page.lower()
         status, body = get(f"{base}/api/summary")

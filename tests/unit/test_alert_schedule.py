@@ -1,5 +1,5 @@
-"""Reconciling a dossier's alert plan with its timers (core/schedule.py), and the
-alert message contract."""
+"""Reconciling a dossier's alert plan with its timers (core/schedule.py), their stored
+record (store/schedule_codec.py), and the alert message contract."""
 
 from __future__ import annotations
 
@@ -12,13 +12,8 @@ from tests.eventkit import ev, ts
 from tthc_monitor.alerting.sinks import alert_json
 from tthc_monitor.core.alerts import plan_alerts
 from tthc_monitor.core.engine import Engine
-from tthc_monitor.core.schedule import (
-    decode_outbox,
-    diff_alerts,
-    diff_index,
-    encode_record,
-    epoch,
-)
+from tthc_monitor.core.schedule import diff_alerts, diff_index, epoch
+from tthc_monitor.store.schedule_codec import decode_outbox, encode_record
 
 JUSTICE = "qt.so-tu-phap.002"
 

@@ -194,7 +194,7 @@ def test_leaving_out_old_stages_keeps_every_alert_from_the_cutoff(
 def test_per_procedure_lead(engine: Engine, tmp_path: object) -> None:
     from pathlib import Path
 
-    from tthc_monitor.core.alerts import load_alert_leads
+    from tthc_monitor.reference.alert_files import load_alert_leads
 
     leads = Path(str(tmp_path)) / "leads.csv"
     leads.write_text(f"procedure_id,lead_days\n{JUSTICE},3\n", encoding="utf-8")

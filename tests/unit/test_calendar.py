@@ -13,11 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.reference import CalendarAdjustment
-from tthc_monitor.core.calendar import (
+from tthc_monitor.core.calendar import LOCAL_TZ, WorkingCalendar
+from tthc_monitor.reference.calendar_files import (
     BUNDLED_ADJUSTMENTS,
-    LOCAL_TZ,
     AdjustmentFileError,
-    WorkingCalendar,
     load_adjustments,
     load_calendar,
 )

@@ -10,6 +10,7 @@ Without any of them these tests fail: `apt-get install docker-compose`.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -108,7 +109,45 @@ def test_compose_spec_without_version_key(compose: dict[str, Any]) -> None:
         "prometheus",
         "alertmanager",
         "grafana",
+        "onestop-db",
+        "connect",
+        "translator",
     }
+
+
+def test_cdc_services_are_behind_their_profile(services: dict[str, dict[str, Any]]) -> None:
+    """`docker compose up` alone starts the monitor; `--profile cdc` adds the capture
+    path (docs/cdc.md). Debian's docker-compose 1.29 knows profiles (since 1.28)."""
+    cdc = {name for name, service in services.items() if "cdc" in (service.get("profiles") or [])}
+    assert cdc == {"onestop-db", "connect", "translator"}
+    for name in set(services) - cdc:
+        assert not services[name].get("profiles"), name
+
+
+def test_cdc_services_use_the_project_files(services: dict[str, dict[str, Any]]) -> None:
+    db = services["onestop-db"]
+    assert "wal_level=logical" in db["command"]
+    mounts = {container: host for host, container, _ in bind_mounts(db)}
+    assert mounts["/docker-entrypoint-initdb.d/10-schema.sql"] == "./examples/one-stop/schema.sql"
+    assert environment(db)["POSTGRES_PASSWORD"].startswith("${ONESTOP_DB_PASSWORD:?")
+    connect = services["connect"]
+    assert connect["build"]["dockerfile"] == "examples/one-stop/connect.Dockerfile"
+    mounts = {container: host for host, container, _ in bind_mounts(connect)}
+    assert mounts["/etc/connect/connector.json"] == "./examples/one-stop/connector.json"
+    env = environment(connect)
+    assert env["TTHC_PG_CDC_PASSWORD"] == environment(db)["CDC_DB_PASSWORD"]
+    # The connector file's ${env:...} placeholders are all given to the container.
+    connector = json.loads((ROOT / "examples" / "one-stop" / "connector.json").read_text())
+    wanted = set(re.findall(r"\$\{env:([A-Z_]+)\}", json.dumps(connector)))
+    assert wanted and wanted <= set(env), sorted(wanted - set(env))
+    translator = services["translator"]
+    assert translator["image"] == services["worker"]["image"]
+    assert translator["command"][:2] == ["cdc", "translate"]
+    mounts = {container: host for host, container, _ in bind_mounts(translator)}
+    assert mounts["/etc/tthc/mapping.toml"] == "./examples/one-stop/mapping.toml"
+    # The Connect worker's topics and Kafka listener are the compose network's.
+    worker_properties = (ROOT / "examples" / "one-stop" / "connect-worker.properties").read_text()
+    assert "bootstrap.servers=kafka:9092" in worker_properties
 
 
 def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
@@ -424,6 +463,8 @@ def test_env_example_covers_every_variable() -> None:
         "ALERTMANAGER_WEBHOOK_URL",
         "REDIS_PASSWORD",
         "TTHC_ADMIN_TOKEN",
+        "ONESTOP_DB_PASSWORD",
+        "CDC_DB_PASSWORD",
     }
     assert used <= documented, sorted(used - documented)
 
@@ -538,7 +579,12 @@ PARSERS: dict[str, tuple[str, ...]] = {
 }
 INSTALL_HINT = "apt-get install docker-compose"
 PROJECT = "tthc-monitor"
-REQUIRED_VARIABLES = ("GRAFANA_ADMIN_PASSWORD", "REDIS_PASSWORD")
+REQUIRED_VARIABLES = (
+    "GRAFANA_ADMIN_PASSWORD",
+    "REDIS_PASSWORD",
+    "ONESTOP_DB_PASSWORD",
+    "CDC_DB_PASSWORD",
+)
 EXPECTED_DEPENDS_ON = {
     "kafka": set(),
     "redis": set(),
@@ -547,6 +593,9 @@ EXPECTED_DEPENDS_ON = {
     "prometheus": {"serve"},
     "alertmanager": set(),
     "grafana": {"prometheus"},
+    "onestop-db": set(),
+    "connect": {"kafka", "onestop-db"},
+    "translator": {"kafka", "connect"},
 }
 EXPECTED_PORTS = {
     "kafka": {(LOCALHOST, 29092, 29092)},
@@ -556,6 +605,9 @@ EXPECTED_PORTS = {
     "prometheus": {(LOCALHOST, 9090, 9090)},
     "alertmanager": {(LOCALHOST, 9093, 9093)},
     "grafana": {(LOCALHOST, 3000, 3000)},
+    "onestop-db": {(LOCALHOST, 15432, 5432)},
+    "connect": {(LOCALHOST, 18083, 8083)},
+    "translator": set(),
 }
 
 

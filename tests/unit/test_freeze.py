@@ -1,4 +1,5 @@
-"""Frozen snapshots and adjustments: the pure parts (core.freeze, the call layout)."""
+"""Frozen snapshots and adjustments: the pure parts (core.freeze, the call layout) and
+their stored forms (store.freeze_codec)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ from tthc_monitor.core.freeze import (
     closed_changes,
     covered_periods,
     due_periods,
-    encode,
     frozen_snapshot,
     has_ended,
     sort_adjustments,
 )
 from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme
 from tthc_monitor.core.snapshot import build_snapshot
+from tthc_monitor.store.freeze_codec import (
+    decode_adjustment,
+    decode_version_info,
+    encode_document,
+    encode_version_info,
+)
 from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.redis_store import batch_script
 from tthc_monitor.store.snapshots import SnapshotKeys, adjusting_call
@@ -56,9 +62,9 @@ def test_stored_form_is_deterministic_and_round_trips(engine: Engine) -> None:
     as_of = at("2022-04-17 00:00")
     one = frozen_snapshot("2022-04", SCHEME, engine.registry, COUNTERS, as_of, 1, 1)
     two = frozen_snapshot("2022-04", SCHEME, engine.registry, dict(COUNTERS), as_of, 1, 1)
-    assert encode(one) == encode(two)
-    assert json.loads(encode(one)) == one
-    assert "Sở Tư pháp" in encode(one)  # UTF-8, not escapes
+    assert encode_document(one) == encode_document(two)
+    assert json.loads(encode_document(one)) == one
+    assert "Sở Tư pháp" in encode_document(one)  # UTF-8, not escapes
 
 
 def test_due_periods_wait_for_end_plus_grace() -> None:
@@ -104,7 +110,7 @@ def test_covered_periods() -> None:
 
 def test_version_and_adjustment_records_round_trip() -> None:
     info = VersionInfo("2022-04", 3, 2, "2022-04-17T00:00:00+07:00", "auto", 5)
-    assert VersionInfo.from_json("2022-04", info.to_json()) == info
+    assert decode_version_info("2022-04", encode_version_info(info)) == info
     # What record_adjustments.lua stores (cjson: key order is not kept).
     stored = json.dumps(
         {
@@ -116,7 +122,7 @@ def test_version_and_adjustment_records_round_trip() -> None:
             "event_id": "e1",
         }
     )
-    adjustment = Adjustment.from_json("2022-04", stored)
+    adjustment = decode_adjustment("2022-04", stored)
     assert adjustment.after == {1: 2, 3: 1}
     assert adjustment.event_ids == ("e1", "e2")
     assert adjustment.as_dict()["after"] == {"1": 2, "3": 1}

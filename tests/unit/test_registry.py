@@ -470,7 +470,7 @@ def test_bad_procedure_cells(tmp_path: Path, row: str, field: str) -> None:
     [
         ("A,Đơn vị,,province,department,,I,1", "unit_id"),
         ("a,Đơn vị,,region,department,,I,1", "level"),
-        ("a,Đơn vị,,province,department,,IV,1", "report_group"),
+        ("a,Đơn vị,,province,department,,V,1", "report_group"),
         ("a,Đơn vị,,province,department,,I,x", "report_order"),
     ],
 )

@@ -10,11 +10,18 @@ from typing import Any
 
 import pytest
 from docx import Document
+from docx.document import Document as DocxDocument
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Length, Pt
+from docx.table import _Cell
 from openpyxl import load_workbook
 
 from tests.fixtures.seed_snapshot import seed_rows, seed_snapshots
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.report import export_report, load_profile, render_report
+from tthc_monitor.report.docx_heading import date_words
+from tthc_monitor.report.docx_spec import DocumentSpec, document_fields, symbol_initials
 from tthc_monitor.report.profile import ProfileError, ReportProfile
 
 EXPECTED_FILES = [
@@ -138,14 +145,177 @@ def test_markdown_appendices(files: dict[str, bytes]) -> None:
     assert "### 1. Số hóa thành phần hồ sơ" in text
 
 
+def _docx(data: bytes) -> DocxDocument:
+    return Document(io.BytesIO(data))
+
+
+def _mm(length: Length | None) -> int:
+    assert length is not None
+    return round(float(length.mm))
+
+
+def _cell_lines(cell: _Cell) -> list[str]:
+    return [p.text for p in cell.paragraphs if p.text]
+
+
 def test_docx_holds_the_narrative(files: dict[str, bytes]) -> None:
-    document = Document(io.BytesIO(files["bao-cao.docx"]))
-    text = "\n".join(p.text for p in document.paragraphs)
+    document = _docx(files["bao-cao.docx"])
+    paragraphs = [p.text for p in document.paragraphs if p.text]
     markdown = files["bao-cao.md"].decode().replace("**", "").replace("*", "")
-    for paragraph in text.split("\n"):
-        assert paragraph in markdown
+    narrative = [line.lstrip("# ") for line in markdown.splitlines() if line]
+    # The narrative's paragraphs, in order, after the heading and before the appendices.
+    start = paragraphs.index(narrative[0])
+    assert paragraphs[start : start + len(narrative)] == narrative
+    text = "\n".join(paragraphs)
     assert "3.823 hồ sơ quá hạn, bằng 8,9% số hồ sơ đã giải quyết (43.138)" in text
     assert document.core_properties.author == "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị"
+
+
+def test_docx_page_and_fonts(files: dict[str, bytes]) -> None:
+    """A4, margins within Nghị định 30's ranges, Times New Roman 13 in the body."""
+    document = _docx(files["bao-cao.docx"])
+    first = document.sections[0]
+    assert (_mm(first.page_width), _mm(first.page_height)) == (210, 297)
+    assert 20 <= _mm(first.top_margin) <= 25 and 20 <= _mm(first.bottom_margin) <= 25
+    assert 30 <= _mm(first.left_margin) <= 35 and 15 <= _mm(first.right_margin) <= 20
+    # Page numbers from page 2 (the first page's own header is empty).
+    assert first.different_first_page_header_footer
+    assert "PAGE" in first.header._element.xml and not first.first_page_header.paragraphs[0].text
+    normal = document.styles["Normal"].font
+    assert (normal.name, normal.size) == ("Times New Roman", Pt(13))
+    body = next(p for p in document.paragraphs if p.text.startswith("Trong kỳ"))
+    assert body.alignment == WD_ALIGN_PARAGRAPH.JUSTIFY
+    assert {r.font.name for r in body.runs} == {"Times New Roman"}
+    assert {r.font.size for r in body.runs} == {Pt(13)}
+
+
+def test_docx_heading_as_nghi_dinh_30(files: dict[str, bytes]) -> None:
+    document = _docx(files["bao-cao.docx"])
+    heading = document.tables[0]
+    (left, right), (number, date) = (row.cells for row in heading.rows)
+    assert _cell_lines(left) == ["UBND TỈNH QUẢNG TRỊ", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"]
+    assert _cell_lines(right) == [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+    ]
+    blank = "\u00a0" * 8
+    assert _cell_lines(number) == [f"Số:{blank}/BC-TTPVHCC"]
+    # Day blank for the records office; month and year of the snapshot's as_of (16/4/2022).
+    assert _cell_lines(date) == [f"Quảng Trị, ngày{blank}tháng 4 năm 2022"]
+    parent, body = (p.runs[0] for p in left.paragraphs[:2])
+    national, motto = (p.runs[0] for p in right.paragraphs[:2])
+    assert (parent.bold, parent.font.size.pt) == (False, 13)
+    assert (body.bold, body.font.size.pt) == (True, 13)
+    assert (national.bold, national.font.size.pt) == (True, 12)
+    assert (motto.bold, motto.font.size.pt) == (True, 13)
+    assert date.paragraphs[0].runs[0].italic
+    # No borders; a rule (a paragraph's top border) under the body's name and the motto.
+    assert all(
+        edge.get(qn("w:val")) == "nil" for edge in heading._tbl.tblPr.find(qn("w:tblBorders"))
+    )
+    for cell in (left, right):
+        rule = cell.paragraphs[2]
+        assert rule.text == "" and rule._p.find(f"{qn('w:pPr')}/{qn('w:pBdr')}") is not None
+    title = [p for p in document.paragraphs if p.text][:3]
+    assert [p.text for p in title] == [
+        "BÁO CÁO",
+        "Kết quả tiếp nhận, trả kết quả giải quyết TTHC trên Hệ thống thông tin một cửa "
+        "điện tử tỉnh Quảng Trị tháng 4/2022",
+        "(Từ ngày 15 tháng 3 năm 2022 đến ngày 14 tháng 4 năm 2022)",
+    ]
+    assert all(p.alignment == WD_ALIGN_PARAGRAPH.CENTER for p in title)
+    assert title[0].runs[0].bold and title[1].runs[0].bold and title[2].runs[0].italic
+
+
+def test_docx_ending_and_appendices(files: dict[str, bytes]) -> None:
+    document = _docx(files["bao-cao.docx"])
+    ending = document.tables[1]
+    recipients, signer = ending.rows[0].cells
+    lines = _cell_lines(recipients)
+    assert lines == ["Nơi nhận:", "- UBND tỉnh (b/c);", "- Văn phòng UBND tỉnh;", "- Lưu: VT, …"]
+    heading = recipients.paragraphs[0].runs[0]
+    assert (heading.bold, heading.italic, heading.font.size.pt) == (True, True, 12)
+    assert {p.runs[0].font.size.pt for p in recipients.paragraphs[1:]} == {11}
+    assert _cell_lines(signer) == ["GIÁM ĐỐC", "…………………………"]
+    blank_lines = [p for p in signer.paragraphs if not p.text]
+    assert len(blank_lines) >= 4  # room for the signature and the seal
+    # Then every appendix table, each appendix in its own section (landscape when wide).
+    report_tables = [t for a in load_profile().appendices for t in a.tables]
+    assert len(document.tables) == 2 + len(report_tables)
+    assert len(document.sections) == 1 + len(load_profile().appendices)
+    landscape = [_mm(s.page_width) > _mm(s.page_height) for s in document.sections[1:]]
+    assert landscape[0] and not landscape[-1]  # Phụ lục 1 wide, Phụ lục 06 narrow
+    pl1 = document.tables[2]
+    assert pl1.rows[0].cells[0].text == "STT"
+    assert [c.text for c in pl1.rows[3].cells] == [f"({i})" for i in range(1, 8)]
+    assert [c.text for c in pl1.rows[5].cells] == [
+        "1.",
+        "Sở Công thương",
+        "1.499",
+        "1.487",
+        "3",
+        "9",
+        "99,20",
+    ]
+    attached = [p.text for p in document.paragraphs if p.text.startswith("(Kèm theo")]
+    assert len(attached) == len(load_profile().appendices)
+    assert attached[0] == (
+        "(Kèm theo Báo cáo số\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0/BC-TTPVHCC "
+        "ngày\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0tháng 4 năm 2022 của "
+        "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị)"
+    )
+
+
+def test_docx_document_fields_from_the_profile(
+    registry: Registry,
+    profile: ReportProfile,
+    snapshots: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """A deputy signing on behalf, a name, other recipients: all from the profile."""
+    spec = DocumentSpec(
+        signer_authority="KT.",
+        signer_deputy_position="Phó Giám đốc",
+        signer_name="Người Ký Thử",
+        recipients=("Như trên;",),
+        archive="VT, NV",
+        symbol="BC-TT",
+    )
+    changed = profile.model_copy(update={"document": spec})
+    document = _docx(render_report(*snapshots, registry, changed)["bao-cao.docx"])
+    (number, _), (recipients, signer) = (
+        document.tables[0].rows[1].cells,
+        document.tables[1].rows[0].cells,
+    )
+    assert _cell_lines(number) == ["Số:" + "\u00a0" * 8 + "/BC-TT"]
+    assert _cell_lines(recipients) == ["Nơi nhận:", "- Như trên;", "- Lưu: VT, NV, …"]
+    assert _cell_lines(signer) == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Người Ký Thử"]
+
+
+def test_document_fields_derive_from_any_province() -> None:
+    """Nothing in the code names Quảng Trị: a profile without `document` gets its own."""
+    fields = document_fields(
+        None, province="Thử Nghiệm", issuer="Trung tâm Phục vụ hành chính công tỉnh Thử Nghiệm"
+    )
+    assert (fields.parent_body, fields.body, fields.symbol, fields.place) == (
+        "UBND tỉnh Thử Nghiệm",
+        "Trung tâm Phục vụ hành chính công",
+        "BC-TTPVHCC",
+        "Thử Nghiệm",
+    )
+    assert symbol_initials("Sở Tư pháp") == "STP"
+    own = document_fields(
+        DocumentSpec(parent_body="Bộ X", body="Cục Y", place="Hà Nội"),
+        province="Thử Nghiệm",
+        issuer="Cục Y",
+    )
+    assert (own.parent_body, own.symbol, own.place) == ("Bộ X", "BC-CY", "Hà Nội")
+
+
+def test_date_words_follow_nghi_dinh_30() -> None:
+    blank = "\u00a0" * 8
+    assert date_words("2023-01-16T00:00:00+07:00") == f"ngày{blank}tháng 01 năm 2023"
+    assert date_words("2022-12-16T00:00:00+07:00") == f"ngày{blank}tháng 12 năm 2022"
+    assert date_words("") == f"ngày{blank}tháng{blank}năm 20{blank}"
 
 
 def test_profile_not_fitting_the_registry_is_refused(

@@ -2,7 +2,8 @@
 
 Built from the per-unit due index (``{ns}:open:{unit}``, maintained with every dossier
 write), so it lists the spans running now: open and not paused (a paused dossier's due
-is moving, so it is neither due nor overdue). Ids only: no personal data.
+is moving, so it is neither due nor overdue). Dossier ids only, no personal data; the
+unit is printed by its registry name (the caller passes it: the digest reads no registry).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ class Digest:
     """Due after ``day`` up to the end of the next working day."""
     overdue: tuple[IndexEntry, ...]
     """Due before ``day`` began, still open."""
+    unit_name: str | None = None
+    """The unit's registry name; None: not given, the id is printed instead."""
+
+    @property
+    def title(self) -> str:
+        return self.unit_name or self.unit_id
 
     def as_dict(self) -> dict[str, Any]:
         def rows(entries: tuple[IndexEntry, ...]) -> list[dict[str, str]]:
@@ -35,6 +42,7 @@ class Digest:
 
         return {
             "unit_id": self.unit_id,
+            "unit_name": self.title,
             "date": self.day.isoformat(),
             "next_working_day": self.next_working_day.isoformat(),
             "due_today": rows(self.due_today),
@@ -43,7 +51,7 @@ class Digest:
         }
 
     def text(self) -> str:
-        lines = [f"Đơn vị {self.unit_id}: tình hình hồ sơ ngày {_vn(self.day)}", ""]
+        lines = [f"{self.title}: tình hình hồ sơ ngày {_vn(self.day)}", ""]
         sections = (
             ("Hồ sơ đến hạn hôm nay", self.due_today),
             (
@@ -67,8 +75,14 @@ def _vn(day: date) -> str:
 
 
 async def build_digest(
-    store: AlertStore, calendar: WorkingCalendar, unit_id: str, day: date
+    store: AlertStore,
+    calendar: WorkingCalendar,
+    unit_id: str,
+    day: date,
+    unit_name: str | None = None,
 ) -> Digest:
+    """``unit_name``: the registry's name of the unit (``registry.unit(unit_id).name``)."""
+
     def start(d: date) -> datetime:
         return datetime.combine(d, time(0), tzinfo=calendar.tz)
 
@@ -79,4 +93,4 @@ async def build_digest(
         unit_id, start(tomorrow), start(following + timedelta(days=1))
     )
     overdue = await store.due_between(unit_id, None, start(day))
-    return Digest(unit_id, day, following, tuple(today), tuple(upcoming), tuple(overdue))
+    return Digest(unit_id, day, following, tuple(today), tuple(upcoming), tuple(overdue), unit_name)

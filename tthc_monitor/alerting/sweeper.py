@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from tthc_monitor.core.alerts import Alert
-from tthc_monitor.core.schedule import decode_outbox
 from tthc_monitor.store.alert_store import AlertStore
+from tthc_monitor.store.schedule_codec import decode_outbox
 
 log = logging.getLogger("tthc_monitor.alerts")
 

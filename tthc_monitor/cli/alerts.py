@@ -5,32 +5,32 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
-from datetime import datetime
 
 from schemas.events import DossierEvent
-from tthc_monitor.cli.common import read_lines, settings_from, write_json
+from tthc_monitor.cli.common import InvalidLines, read_lines, settings_from, write_json
+from tthc_monitor.cli.errors import CommandError
 from tthc_monitor.core.alerts import AlertRules, plan_alerts
-from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.ingest import Rejection, decode
 
 
-def instant(text: str) -> datetime:
-    """An RFC 3339 time; without an offset, local time (Asia/Ho_Chi_Minh)."""
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
-
-
 def run(args: argparse.Namespace) -> int:
+    # --from and --to are aware datetimes already (tthc_monitor/cli/dates.py).
+    start, end = args.start, args.end
+    if end <= start:
+        raise CommandError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
     settings = settings_from(args)
     engine = settings.engine
-    start, end = instant(args.start), instant(args.end)
     by_dossier: dict[str, list[DossierEvent]] = defaultdict(list)
+    invalid = InvalidLines(args.file)
+    valid = 0
     for number, raw in read_lines(args.file):
         decoded = decode(raw, engine)
         if isinstance(decoded, Rejection):
-            print(f"{args.file}:{number}: {decoded.describe()}", file=sys.stderr)
+            invalid.note(number, decoded)
             continue
+        valid += 1
         by_dossier[decoded.dossier_id].append(decoded)
+    invalid.refuse_unless(args.skip_invalid, valid=valid, action="planned")
     rules = AlertRules(
         settings.calendar,
         lead_days=args.lead_days,
@@ -44,5 +44,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     alerts.sort(key=lambda a: (a.fire_at, a.dossier_id, a.alert_id))
     write_json([a.as_dict() for a in alerts], args.json)
-    print(f"{len(alerts)} alerts fire in [{start.isoformat()}, {end.isoformat()})", file=sys.stderr)
+    skipped = f" ({invalid.count} invalid lines skipped)" if invalid.count else ""
+    print(
+        f"{len(alerts)} alerts fire in [{start.isoformat()}, {end.isoformat()}){skipped}",
+        file=sys.stderr,
+    )
     return 0

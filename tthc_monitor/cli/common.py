@@ -7,11 +7,13 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tthc_monitor import upfile
+from tthc_monitor.cli.errors import CommandError
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import mask_url
+from tthc_monitor.ingest import Rejection
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,15 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--redis-url", help="redis://host:port/db (env TTHC_REDIS_URL)")
 
 
+_resolved: list[Settings] = []
+"""The settings of the running command, once ``settings_from`` built them: the error
+mapping (tthc_monitor/cli/errors.py) names the address of a service that failed."""
+
+
+def resolved_settings() -> Settings | None:
+    return _resolved[-1] if _resolved else None
+
+
 OWN_SERVERS = frozenset({"up", "replay", "simulate", "alerts"})
 """Commands that never use a running ``up``'s servers: ``up`` starts its own, ``replay``
 its own Redis (its snapshot is the file's alone), the others need none."""
@@ -45,6 +56,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         n: getattr(args, n) for n in names if getattr(args, n, None) is not None
     }
     settings = Settings(**overrides)
+    _resolved.append(settings)
     if getattr(args, "command", None) in OWN_SERVERS or (
         settings.kafka_bootstrap and settings.redis_url
     ):
@@ -70,16 +82,60 @@ def settings_from(args: argparse.Namespace) -> Settings:
         flush=True,
     )
     # Built again so that TTHC_REDIS_PASSWORD and TTHC_REDIS_TLS* apply to the file's URL.
-    return Settings(**(overrides | taken))
+    settings = Settings(**(overrides | taken))
+    _resolved.append(settings)
+    return settings
+
+
+STDIN = Path("-")
+"""The file name that means standard input (``publish -``, ``alerts plan -``)."""
+
+
+def source_name(path: Path) -> str:
+    """How messages name an input: its path, or ``<stdin>``."""
+    return "<stdin>" if path == STDIN else str(path)
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines of a JSON Lines file with their 1-based numbers."""
+    """Non-blank lines of a JSON Lines file (``-``: standard input) with their 1-based
+    numbers."""
+    if path == STDIN:
+        yield from _numbered(sys.stdin.buffer)
+        return
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            stripped = line.strip()
-            if stripped:
-                yield number, stripped
+        yield from _numbered(handle)
+
+
+def _numbered(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(handle, start=1):
+        stripped = line.strip()
+        if stripped:
+            yield number, stripped
+
+
+class InvalidLines:
+    """The invalid lines of an input, in the format every command uses: one line each,
+    ``FILE:LINE: event 'ID': reason`` on stderr as they are found, then, unless
+    ``--skip-invalid``, a refusal (exit 2) before anything is done with the valid ones."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = source_name(path)
+        self.count = 0
+
+    def note(self, number: int, rejection: Rejection) -> None:
+        self.count += 1
+        print(f"{self.source}:{number}: {rejection.describe()}", file=sys.stderr)
+
+    def refuse_unless(self, skip_invalid: bool, *, valid: int, action: str) -> None:
+        """Raise when lines were invalid and ``--skip-invalid`` was not given.
+
+        ``action``: what would have happened to the file, e.g. "published".
+        """
+        if self.count and not skip_invalid:
+            raise CommandError(
+                f"{self.count} invalid line(s) in {self.source}: nothing {action} "
+                f"(use --skip-invalid to go on with the {valid} valid ones)"
+            )
 
 
 def write_json(document: Any, path: Path | None) -> None:

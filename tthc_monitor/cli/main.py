@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import kafka.errors
-import redis.exceptions
-from pydantic import ValidationError
+from typing import NoReturn, cast
 
 from tthc_monitor.cli import (
     alerts,
+    cdc,
     compact,
     digest,
+    dlq,
     publish,
     rebuild,
     replay,
@@ -22,23 +23,51 @@ from tthc_monitor.cli import (
     serve,
     simulate,
     snapshot,
+    status,
+    units,
     up,
     worker,
 )
-from tthc_monitor.cli.common import add_common
-from tthc_monitor.connections import REDIS_AUTH_HINT, ServiceAccessError
-from tthc_monitor.core.calendar import AdjustmentFileError
-from tthc_monitor.embedded import EmbeddedUnavailable
-from tthc_monitor.reference.registry import ReferenceDataError
-from tthc_monitor.report.model import ReportError
-from tthc_monitor.report.profile import ProfileError
+from tthc_monitor.cli.common import add_common, resolved_settings
+from tthc_monitor.cli.dates import day, instant, period
+from tthc_monitor.cli.errors import USAGE, explain
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (no usage block): the option and what is
+    wrong with it, and where the help is. Exit 2, as argparse does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def package_version() -> str:
+    try:
+        return version("tthc-monitor")
+    except PackageNotFoundError:
+        # Run from a checkout that was never installed (PYTHONPATH=.).
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tthc-monitor", description="Real-time monitoring of TTHC dossiers."
+    parser = Parser(prog="tthc-monitor", description="Real-time monitoring of TTHC dossiers.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    # Typed as plain ArgumentParser for the modules that add their own commands; each
+    # subparser is still a Parser (add_subparsers takes the class of its parser).
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
     )
-    commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("worker", help="run the Faust worker")
     p.add_argument("--web-port", type=int, help="Faust web port (one per worker on a host)")
@@ -46,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=worker.run)
 
     p = commands.add_parser("publish", help="validate and publish a JSON Lines file")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="JSON Lines file; '-' reads standard input")
     p.add_argument("--wait", action="store_true", help="block until the worker applied it")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds --wait waits at most")
     p.add_argument(
@@ -58,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("replay", help="apply a JSON Lines file without Kafka")
     p.add_argument("file", type=Path)
-    p.add_argument("--period", help="YYYY-MM: write this period's snapshot afterwards")
+    p.add_argument(
+        "--period", type=period, help="YYYY-MM or MM/YYYY: write this period's snapshot afterwards"
+    )
     p.add_argument("--json", type=Path, help="snapshot output file (default stdout)")
+    replay.add_arguments(p)
     p.set_defaults(run=replay.run)
 
     p = commands.add_parser(
@@ -75,10 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=rebuild.run)
 
     p = commands.add_parser("snapshot", help="a period's figures, live or frozen, from Redis")
-    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--period", required=True, type=period, help="YYYY-MM or MM/YYYY")
     p.add_argument(
         "--months",
-        type=int,
+        type=positive,
         help="cover this many periods ending with --period (default 1; land appendix: 3)",
     )
     p.add_argument("--json", type=Path, help="output file (default stdout)")
@@ -86,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     frozen.add_argument(
         "--freeze", action="store_true", help="freeze a new version now and print its number"
     )
-    frozen.add_argument("--version", type=int, help="read this frozen version (default: live)")
+    frozen.add_argument("--version", type=positive, help="read this frozen version (default: live)")
     frozen.add_argument(
         "--versions", action="store_true", help="list the frozen versions with their as_of"
     )
@@ -100,15 +132,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("alerts", help="deadline alerts")
     alert_commands = p.add_subparsers(dest="alerts_command", required=True)
     p = alert_commands.add_parser("plan", help="the alerts a stream warrants (dry run)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--from", dest="start", required=True, help="first fire time (RFC 3339)")
-    p.add_argument("--to", dest="end", required=True, help="end of the window (exclusive)")
+    p.add_argument("file", type=Path, help="JSON Lines file; '-' reads standard input")
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=instant,
+        help="first fire time: dd/mm/yyyy [HH:MM], YYYY-MM-DD or RFC 3339 (Vietnam time)",
+    )
+    p.add_argument(
+        "--to", dest="end", required=True, type=instant, help="end of the window (exclusive)"
+    )
     p.add_argument("--json", type=Path, help="output file (default stdout)")
     p.add_argument(
         "--lead-days",
-        type=int,
+        type=positive,
         default=1,
         help="working days before the due's date that due_soon fires (default 1)",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="plan from the valid lines even when some are invalid",
     )
     p.set_defaults(run=alerts.run)
     add_common(p)
@@ -116,19 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="the metrics exporter (/metrics)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--period", help="show this period instead of the current one (YYYY-MM)")
+    p.add_argument(
+        "--period", type=period, help="show this period instead of the current one (YYYY-MM)"
+    )
     p.set_defaults(run=serve.run)
 
     p = commands.add_parser("digest", help="a unit's dossiers due today, tomorrow, overdue")
     p.add_argument("--unit", required=True, help="unit id")
-    p.add_argument("--date", required=True, help="YYYY-MM-DD (local)")
+    p.add_argument("--date", required=True, type=day, help="dd/mm/yyyy or YYYY-MM-DD")
     p.add_argument("--json", type=Path, help="also write the digest as JSON here ('-': stdout)")
     p.set_defaults(run=digest.run)
 
     p = commands.add_parser("report", help="write the monthly report from frozen snapshots")
-    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--period", required=True, type=period, help="YYYY-MM or MM/YYYY")
     p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--version", type=int, help="frozen version of the month (default: latest)")
+    p.add_argument("--version", type=positive, help="frozen version of the month (default: latest)")
     p.add_argument("--profile", type=Path, help="report profile JSON (default: Quảng Trị)")
     p.set_defaults(run=report.run)
 
@@ -156,6 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=up.run)
 
+    p = commands.add_parser(
+        "status", help="is the pipeline healthy: services, lag, last event, dead letters"
+    )
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.set_defaults(run=status.run)
+
+    p = commands.add_parser(
+        "units", help="the report rows in force on a day; --lineage: former communes (CSV)"
+    )
+    p.add_argument("--on", type=day, help="the day (dd/mm/yyyy or YYYY-MM-DD; default today)")
+    p.add_argument(
+        "--lineage",
+        action="store_true",
+        help="CSV of each unit in force and the former communes it covers (a reading aid)",
+    )
+    p.set_defaults(run=units.run)
+
+    dlq.add_parser(commands)
+
+    cdc.add_parser(commands)
+
     for sub in commands.choices.values():
         add_common(sub)
     return parser
@@ -165,48 +233,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (
-        FileNotFoundError,
-        ReferenceDataError,
-        AdjustmentFileError,
-        ValidationError,
-        ProfileError,
-        ReportError,
-    ) as error:
-        # Bad configuration or reference data: a clear message, not a traceback.
-        print(f"tthc-monitor: {error}", file=sys.stderr)
-        return 2
-    except (ServiceAccessError, EmbeddedUnavailable) as error:
-        print(f"tthc-monitor: {error}", file=sys.stderr)
-        return 2
-    except redis.exceptions.AuthenticationError as error:
-        # redis-py's message names neither the URL nor the password.
-        print(
-            f"tthc-monitor: Redis refused the credentials ({error}): {REDIS_AUTH_HINT}",
-            file=sys.stderr,
-        )
-        return 2
-    except redis.exceptions.NoPermissionError as error:
-        print(f"tthc-monitor: the Redis ACL user lacks a permission: {error}", file=sys.stderr)
-        return 2
-    except redis.exceptions.ConnectionError as error:
-        # Unreachable, or TLS refused (the message says which); never the URL's password.
-        print(f"tthc-monitor: cannot use Redis: {error}", file=sys.stderr)
-        return 2
-    except redis.exceptions.ResponseError as error:
-        # A write Redis refused (e.g. WRONGTYPE on a key): its own message names the key.
-        print(f"tthc-monitor: Redis refused a command: {error}", file=sys.stderr)
-        return 1
-    except kafka.errors.KafkaError as error:
-        # A broker that refuses our SASL credentials or TLS looks like one that cannot be
-        # reached (kafka-python keeps retrying the bootstrap): name both causes.
-        print(
-            f"tthc-monitor: Kafka: {error}; check TTHC_KAFKA_BOOTSTRAP and, for a secured "
-            "cluster, TTHC_KAFKA_SECURITY_PROTOCOL, TTHC_KAFKA_SASL_MECHANISM/USERNAME/"
-            "PASSWORD and TTHC_KAFKA_TLS_*",
-            file=sys.stderr,
-        )
-        return 2
+    except BrokenPipeError:
+        # The reader went away (`tthc-monitor units | head`): what it wanted it has.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (Exception, KeyboardInterrupt, SystemExit) as error:
+        # The one place where errors become exit codes (tthc_monitor/cli/errors.py).
+        explained = explain(error, resolved_settings())
+        if explained is None:
+            raise
+        print(f"tthc-monitor: {explained.message}", file=sys.stderr)
+        return explained.code
     return code
 
 

@@ -1,8 +1,9 @@
 """``tthc-monitor rebuild``: restore Redis from the events topic, read from offset 0.
 
 Kafka is the record and Redis the state derived from it, so a lost (or rolled back)
-Redis is rebuilt by applying the whole topic again with the worker's own store
-(``DossierStore.apply``): the same decode, the same rules, the same Lua write.
+Redis is rebuilt by applying the whole topic again through the worker's pipeline
+(tthc_monitor/pipeline): the same decode, grouping, rules, Lua write and error policy,
+with this module's reader as the source and ``AccountLedger`` as the ledger.
 
 * The partitions are assigned directly (no consumer group), from their first offset up
   to the end offsets taken when the command starts. Nothing of the worker's group
@@ -27,8 +28,10 @@ Redis is rebuilt by applying the whole topic again with the worker's own store
   at the end, and for a partition with offsets missing only up to the first of them.
 * A partition whose first offset is not 0 has lost events to retention: the figures
   would be wrong, so the command stops before writing unless ``--allow-truncated``.
-* Invalid messages were dead-lettered by the worker when they arrived: here they are
-  only counted, not sent again.
+* Invalid messages, and events the rules fail on, were dead-lettered by the worker when
+  they arrived: here they are only counted (``invalid``, ``rule_failures``), not sent
+  again. Redis down or busy (a running worker writing the same dossiers): the batch is
+  retried with backoff; a refused key or credentials end the command with its error.
 """
 
 from __future__ import annotations
@@ -46,11 +49,23 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.cli.progress import Progress, progress
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import kafka_python_config, redis_client
-from tthc_monitor.ingest import Rejection, decode
 from tthc_monitor.kafka_admin import beginning_offsets, checked_end_offsets
-from tthc_monitor.store.redis_store import DossierStore, Incoming, ProcessingError, StoreBusy
+from tthc_monitor.pipeline import (
+    NoDeadLetters,
+    Position,
+    Raw,
+    Step,
+    Work,
+    begin_all,
+    build,
+    counts,
+    source_key,
+)
+from tthc_monitor.pipeline.logs import lines_on_stderr
+from tthc_monitor.store.redis_store import DossierStore
 
 BATCH = 2000
 """Records per fetch."""
@@ -289,27 +304,36 @@ class RebuildResult:
         }
 
 
-async def _apply(store: DossierStore, batch: list[Incoming], account: PartitionAccount) -> None:
-    pending = list(batch)
-    while pending:
-        try:
-            outcome = await store.apply(pending)
-        except ProcessingError as error:
-            # The worker dead-lettered these when they arrived; leave them out again.
-            before = len(pending)
-            pending = [i for i in pending if i.event.dossier_id != error.dossier_id]
-            account.rule_failures += before - len(pending)
-            continue
-        except StoreBusy:
-            # A running worker is writing the same dossiers: try the batch again.
-            await asyncio.sleep(0.1)
-            continue
-        account.applied += outcome.applied
-        account.duplicates += outcome.duplicates
-        # The rest it refused: an event id another dossier holds (rule refusals of fresh
-        # events are applied, and counted there).
-        account.refused += len(pending) - outcome.applied - outcome.duplicates
-        return
+class AccountLedger:
+    """The rebuild's ledger in the pipeline: each batch (one partition's: batched per
+    source) adds its outcomes to its partition's account, and its duplicates and
+    conflicts to the statistics. Progress is recorded at the end, to the first offset
+    missing (``rebuild``)."""
+
+    def __init__(self, store: DossierStore, result: RebuildResult, bar: Progress) -> None:
+        self.store = store
+        self.result = result
+        self.bar = bar
+
+    async def begin(self, work: Work) -> None:
+        # Invalid messages and the rules' failures were dead-lettered by the worker when
+        # they arrived: here they are only counted (NoDeadLetters).
+        begin_all(work)
+
+    async def record(self, work: Work) -> None:
+        await self.store.record({}, {"duplicates": work.duplicates, "conflicts": work.conflicts})
+        partition = work.items[0].position.partition
+        assert partition is not None
+        account = self.result.partitions[partition]
+        outcome = counts(work)
+        account.applied += outcome["applied"]
+        account.duplicates += outcome["duplicates"]
+        # The rest the store refused: an event id another dossier holds (rule refusals of
+        # fresh events are applied, and counted there).
+        account.refused += work.submitted - work.applied - work.duplicates
+        account.invalid += outcome["invalid"]
+        account.rule_failures += outcome["rule_failures"]
+        self.bar.update(len(work.items))
 
 
 class _Reader:
@@ -321,19 +345,25 @@ class _Reader:
         consumer: Consumer,
         store: DossierStore,
         result: RebuildResult,
+        bar: Progress,
     ) -> None:
         self.settings = settings
         self.consumer = consumer
-        self.store = store
         self.result = result
         self.topic = settings.topic
-        self.pending: dict[int, list[Incoming]] = defaultdict(list)
-        self.pending_count = 0
+        self.pipeline: Step[Raw] = build(
+            engine=settings.engine,
+            store=store,
+            ledger=AccountLedger(store, result, bar),
+            sink=NoDeadLetters(),
+            max_size=APPLY_BATCH,
+            per_source=True,
+        )
 
     def tp(self, partition: int) -> TopicPartition:
         return TopicPartition(self.topic, partition)
 
-    def receive(self, partition: int, records: list[Record]) -> None:
+    async def receive(self, partition: int, records: list[Record]) -> None:
         account = self.result.partitions[partition]
         for record in records:
             if record.offset >= account.end:
@@ -341,22 +371,12 @@ class _Reader:
             if not account.take(record.offset):
                 continue  # received before (a re-read overlaps what was read)
             self.result.messages += 1
-            decoded = decode(record.value, self.settings.engine)
-            if isinstance(decoded, Rejection):
-                account.invalid += 1
-                continue
-            # No source: the progress is recorded at the end, to the first offset missing.
-            self.pending[partition].append(Incoming(decoded, "", record.offset))
-            self.pending_count += 1
+            position = Position(self.topic, partition, record.offset)
+            await self.pipeline.submit(Raw(position, record.value))
 
-    async def flush(self, at_least: int = 1) -> None:
-        if self.pending_count < at_least:
-            return
-        for partition, batch in sorted(self.pending.items()):
-            if batch:
-                await _apply(self.store, batch, self.result.partitions[partition])
-        self.pending.clear()
-        self.pending_count = 0
+    async def flush(self) -> None:
+        """Apply what the pipeline holds (it applies by itself every APPLY_BATCH)."""
+        await self.pipeline.join()
 
     async def first_pass(self) -> None:
         """Every partition from its first offset until its position reaches its end (or
@@ -379,7 +399,7 @@ class _Reader:
                 stuck = {tp for tp in error.args[0] if tp in remaining}
             waited = time.monotonic() - started
             for tp, records in polled.items():
-                self.receive(tp.partition, records)
+                await self.receive(tp.partition, records)
             for tp in sorted(remaining):
                 account = accounts[tp.partition]
                 position = positions[tp] if tp in stuck else await self.consumer.position(tp)
@@ -391,7 +411,6 @@ class _Reader:
                     account.passed()
                     remaining.discard(tp)
                     self.consumer.pause(tp)
-            await self.flush(APPLY_BATCH)
         await self.flush()
 
     async def reread(self) -> None:
@@ -427,7 +446,7 @@ class _Reader:
                     # Kafka returns the records from the fetch offset on: nothing lies
                     # between ``start`` and the first one.
                     account.confirm_empty(start, records[0].offset)
-                    self.receive(partition, records)
+                    await self.receive(partition, records)
                     return True
                 position = await self.consumer.position(tp)
                 if position > start:
@@ -458,14 +477,16 @@ async def rebuild(settings: Settings, bootstrap: str, redis_url: str) -> Rebuild
     store = DossierStore(redis, settings.engine, settings.namespace)
     consumer = make_consumer(bootstrap, dict(security))
     await consumer.start()
+    total = sum(a.end - a.first for a in result.partitions.values())
     try:
-        reader = _Reader(settings, consumer, store, result)
-        await reader.first_pass()
-        await reader.reread()
+        with progress("rebuild", total=total, unit="sự kiện") as bar:
+            reader = _Reader(settings, consumer, store, result, bar)
+            await reader.first_pass()
+            await reader.reread()
         # The end offsets, including invalid messages at the tail of a partition; for a
         # partition with offsets missing, the first of them.
         await store.record(
-            {f"{topic}:{p}": a.read_to for p, a in result.partitions.items()},
+            {source_key(topic, p): a.read_to for p, a in result.partitions.items()},
             {"rebuilds": 1, "rebuilt_messages": result.messages} if not result.incomplete else {},
         )
     finally:
@@ -496,7 +517,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return TRUNCATED_EXIT
-    result = asyncio.run(rebuild(settings, bootstrap, redis_url))
+    with lines_on_stderr():
+        result = asyncio.run(rebuild(settings, bootstrap, redis_url))
     print(result.describe(), file=sys.stderr)
     corrected = {
         p: (a.listed_end, a.end) for p, a in result.partitions.items() if a.end != a.listed_end

@@ -13,9 +13,10 @@ import sys
 from typing import Any
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.cli.errors import CommandError
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import redis_client
-from tthc_monitor.core.periods import parse_period, shift_period
+from tthc_monitor.core.periods import shift_period
 from tthc_monitor.report.export import export_report
 from tthc_monitor.report.profile import load_profile
 from tthc_monitor.store.snapshots import SnapshotStore
@@ -29,14 +30,14 @@ async def frozen(
     if version is None:
         versions = [v.version for v in await store.versions(period, months)]
         if not versions:
-            raise LookupError(
+            raise CommandError(
                 f"no frozen {months}-month snapshot of {period}: run "
                 f"`tthc-monitor snapshot --period {period} --months {months} --freeze` first"
             )
         version = versions[-1]
     document = await store.document(period, months, version)
     if document is None:
-        raise LookupError(f"{period} has no version {version} of its {months}-month snapshot")
+        raise CommandError(f"{period} has no version {version} of its {months}-month snapshot")
     return document
 
 
@@ -52,13 +53,8 @@ async def read(settings: Settings, args: argparse.Namespace) -> tuple[dict[str, 
 
 
 def run(args: argparse.Namespace) -> int:
-    parse_period(args.period)
     settings = settings_from(args)
-    try:
-        month, land = asyncio.run(read(settings, args))
-    except LookupError as error:
-        print(f"tthc-monitor report: {error}", file=sys.stderr)
-        return 2
+    month, land = asyncio.run(read(settings, args))
     profile = load_profile(args.profile)
     written = export_report(month, land, settings.registry, profile, args.out)
     version = month.get("version")

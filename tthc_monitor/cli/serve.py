@@ -9,13 +9,10 @@ from aiohttp import web
 
 from tthc_monitor.cli.common import settings_from
 from tthc_monitor.connections import check_redis
-from tthc_monitor.core.periods import parse_period
 from tthc_monitor.web.app import build_app
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.period:
-        parse_period(args.period)
     settings = settings_from(args)
     # Wrong credentials or TLS: say so now, not as a 500 at the first scrape.
     check_redis(settings)

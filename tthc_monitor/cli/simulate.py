@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from tthc_monitor.cli.common import settings_from
+from tthc_monitor.cli.errors import CommandError
+from tthc_monitor.cli.progress import progress
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,8 +18,9 @@ def run(args: argparse.Namespace) -> int:
         build = scenarios.SCENARIOS[args.scenario]
     except KeyError:
         known = ", ".join(sorted(scenarios.SCENARIOS))
-        print(f"unknown scenario {args.scenario!r}; known: {known}", file=sys.stderr)
-        return 2
-    count = build(settings, args.out, args.seed)
+        raise CommandError(f"unknown scenario {args.scenario!r}; known: {known}") from None
+    # The bar counts dossiers as their events are emitted (planning them comes first).
+    with progress("simulate", unit="hồ sơ") as bar:
+        count = build(settings, args.out, args.seed, bar)
     print(f"wrote {count} events to {args.out}", file=sys.stderr)
     return 0

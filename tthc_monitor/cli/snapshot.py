@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
 from tthc_monitor.cli.common import settings_from, write_json
+from tthc_monitor.cli.errors import FAILED, CommandError
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import redis_client
 from tthc_monitor.core.freeze import Adjustment, VersionInfo, covered_periods
-from tthc_monitor.core.periods import parse_period
-from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
+from tthc_monitor.store.snapshots import SnapshotStore
 
 
 async def read_snapshot(
@@ -76,12 +75,11 @@ async def frozen_command(settings: Settings, redis_url: str, args: argparse.Name
             return 0
         document = await snapshots.document(args.period, args.months or 1, args.version)
         if document is None:
-            print(
-                f"tthc-monitor: no version {args.version} of the {args.months or 1}-month "
+            raise CommandError(
+                f"no version {args.version} of the {args.months or 1}-month "
                 f"snapshot of {args.period} (see --versions)",
-                file=sys.stderr,
+                FAILED,
             )
-            return 1
         write_json(document, args.json)
         return 0
     finally:
@@ -100,17 +98,12 @@ def _version_dict(info: VersionInfo) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    parse_period(args.period)
-    if args.months is not None and args.months < 1:
-        raise SystemExit("tthc-monitor: --months must be at least 1")
+    # --period and --months are checked by the parser (tthc_monitor/cli/dates.py); a
+    # period that has not ended (PeriodOpen) exits 1 (tthc_monitor/cli/errors.py).
     settings = settings_from(args)
     redis_url = settings.require_redis()
     if args.freeze or args.versions or args.adjustments or args.version is not None:
-        try:
-            return asyncio.run(frozen_command(settings, redis_url, args))
-        except PeriodOpen as error:
-            print(f"tthc-monitor: {error}", file=sys.stderr)
-            return 1
+        return asyncio.run(frozen_command(settings, redis_url, args))
     document = asyncio.run(read_snapshot(settings, redis_url, args.period, args.months or 1))
     write_json(document, args.json)
     return 0

@@ -16,12 +16,10 @@ that unit issued an ``apologized`` event for the dossier by then.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Literal
 
 from tthc_monitor.core.calendar import WorkingCalendar
@@ -169,35 +167,25 @@ def _plan_timeline(
     apologies = [e for e in timeline.counted if e.type == "apologized"]
     for alert in [a for a in out if a.level == "overdue"]:
         when = rules.next_working_morning(alert.fire_at)
-        if any(e.unit_id == alert.unit_id and e.occurred_at <= when for e in apologies):
+        # Alerts follow the holder: a late unit out of force by then has handed the
+        # dossier (or stage) over, and only its successor can still apologize.
+        recipient, late = alert.unit_id, {alert.unit_id}
+        for move in timeline.handovers:  # in time order
+            same = move.kind == stage and (stage == "owner" or move.stage == index)
+            if same and move.from_unit == recipient and move.at <= when:
+                recipient = move.to_unit
+                late.add(recipient)
+        if any(e.unit_id in late and e.occurred_at <= when for e in apologies):
             continue
         out.append(
             Alert(
                 alert_id(timeline.dossier_id, stage, index, "apology_missing", alert.due_at),
                 "apology_missing",
                 timeline.dossier_id,
-                alert.unit_id,
+                recipient,
                 alert.stage,
                 when,
                 alert.due_at,
             )
         )
     return out
-
-
-def load_alert_leads(path: Path) -> dict[str, int]:
-    """Per-procedure leads: CSV ``procedure_id,lead_days`` (lead_days a whole number >= 1)."""
-    leads: dict[str, int] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != ["procedure_id", "lead_days"]:
-            raise ValueError(f"{path}: header must be procedure_id,lead_days")
-        for line, row in enumerate(reader, start=2):
-            try:
-                days = int(row["lead_days"])
-            except ValueError:
-                raise ValueError(f"{path}: line {line}, field 'lead_days': not a number") from None
-            if days < 1:
-                raise ValueError(f"{path}: line {line}, field 'lead_days': must be at least 1")
-            leads[row["procedure_id"]] = days
-    return leads

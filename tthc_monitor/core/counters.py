@@ -17,7 +17,7 @@ Two kinds of metric:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +25,7 @@ from typing import Protocol
 from schemas.events import Digitized, DossierEvent, Paid, Received
 from schemas.reference import Procedure
 from tthc_monitor.core.periods import PeriodScheme
-from tthc_monitor.core.timeline import Timeline
+from tthc_monitor.core.timeline import Handover, Timeline
 
 GLOBAL_PERIOD = "all"
 
@@ -60,6 +60,10 @@ FLOW_METRICS: tuple[str, ...] = (
     "land_late_at_natural_resources",
     "land_late_at_construction",
     "land_late_at_tax",
+    # Registry versions: open work (owned dossiers, held inter-agency stages) passed on
+    # by a succession, at the unit that went out of force and at its successor.
+    "handed_over_out",
+    "handed_over_in",
 )
 LEVEL_METRICS: tuple[str, ...] = (
     "open_delta",
@@ -133,7 +137,11 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
 
     period_of = rules.periods.period_of
     received = timeline.received
+    # Figures stay with the unit that did the work: reception at the receiving unit,
+    # the close at the owner then (its successor after a succession).
     owner = received.unit_id
+    final_owner = timeline.owner or owner
+    moves = tuple(h for h in timeline.handovers if h.kind == "owner")
     procedure = rules.procedures[received.procedure_id]
     received_period = period_of(received.occurred_at)
 
@@ -149,21 +157,31 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
     # Day buckets feed the wall's "today" figures; snapshots never read them.
     counts[counter_key(day_bucket(received.occurred_at, rules), owner, "day_received")] += 1
     if timeline.close_type == "resolved" and timeline.closed_at is not None:
-        counts[counter_key(day_bucket(timeline.closed_at, rules), owner, "day_resolved")] += 1
+        bucket = day_bucket(timeline.closed_at, rules)
+        counts[counter_key(bucket, final_owner, "day_resolved")] += 1
     add(received.occurred_at, owner, "open_delta", 1)
+    _move_level(add, moves, "open_delta", 1)
     if timeline.closed_at is not None:
-        add(timeline.closed_at, owner, "open_delta", -1)
+        add(timeline.closed_at, final_owner, "open_delta", -1)
         if timeline.close_type == "withdrawn":
-            add(timeline.closed_at, owner, "withdrawn")
+            add(timeline.closed_at, final_owner, "withdrawn")
         elif timeline.resolution is not None:
-            add(timeline.closed_at, owner, f"resolved_{timeline.resolution}")
-    for at, delta in timeline.overdue_changes:
-        add(at, owner, "overdue_delta", delta)
+            add(timeline.closed_at, final_owner, f"resolved_{timeline.resolution}")
+    _owner_levels(add, timeline.overdue_changes, owner, moves, "overdue_delta")
+    for handover in timeline.handovers:
+        add(handover.at, handover.from_unit, "handed_over_out")
+        add(handover.at, handover.to_unit, "handed_over_in")
 
-    for stage in timeline.stages:
+    for index, stage in enumerate(timeline.stages):
         if stage.interagency:
-            add(stage.start, stage.unit_id, "received_interagency")
-            add(stage.start, stage.unit_id, "interagency_open_delta", 1)
+            add(stage.start, stage.received_by, "received_interagency")
+            add(stage.start, stage.received_by, "interagency_open_delta", 1)
+            _move_level(
+                add,
+                [h for h in timeline.handovers if h.kind == "interagency" and h.stage == index],
+                "interagency_open_delta",
+                1,
+            )
             if stage.end is not None:
                 add(stage.end, stage.unit_id, "interagency_open_delta", -1)
         if stage.end is not None and stage.finished and stage.timeliness is not None:
@@ -177,26 +195,56 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
         _count_land(timeline, rules, add)
     _count_events(timeline.counted, add)
     _count_digitization(timeline, procedure, received, rules, counts, received_period)
-    _count_fees(timeline.counted, procedure, received, owner, rules, counts, received_period)
+    _count_fees(timeline, procedure, owner, rules, counts, received_period)
     return {key: value for key, value in counts.items() if value}
+
+
+def _move_level(add: _Adder, moves: Iterable[Handover], metric: str, level: int) -> None:
+    """A state indicator worth ``level`` follows each succession to the successor."""
+    for move in moves:
+        add(move.at, move.from_unit, metric, -level)
+        add(move.at, move.to_unit, metric, level)
+
+
+def _owner_levels(
+    add: _Adder,
+    changes: Iterable[tuple[datetime, int]],
+    first_owner: str,
+    moves: tuple[Handover, ...],
+    metric: str,
+) -> None:
+    """Place an owner indicator's changes at the owner of their instant, and move the
+    level reached before each succession to the successor (a change at the succession's
+    instant already belongs to the successor: it applies after that instant)."""
+    owner, level, pending = first_owner, 0, list(moves)
+    for at, delta in changes:
+        while pending and pending[0].at <= at:
+            move = pending.pop(0)
+            _move_level(add, (move,), metric, level)
+            owner = move.to_unit
+        add(at, owner, metric, delta)
+        level += delta
+    _move_level(add, pending, metric, level)
 
 
 def _count_land(timeline: Timeline, rules: CounterRules, add: _Adder) -> None:
     assert timeline.received is not None
     owner = timeline.received.unit_id
+    final_owner = timeline.owner or owner
+    moves = tuple(h for h in timeline.handovers if h.kind == "owner")
     add(timeline.received.occurred_at, owner, "land_received")
     add(timeline.received.occurred_at, owner, "land_open_delta", 1)
+    _move_level(add, moves, "land_open_delta", 1)
     if timeline.closed_at is not None:
-        add(timeline.closed_at, owner, "land_open_delta", -1)
+        add(timeline.closed_at, final_owner, "land_open_delta", -1)
         if timeline.resolution is not None:
             on_time = timeline.resolution != "late"
             add(
                 timeline.closed_at,
-                owner,
+                final_owner,
                 "land_resolved_on_time" if on_time else "land_resolved_late",
             )
-    for at, delta in timeline.overdue_changes:
-        add(at, owner, "land_overdue_delta", delta)
+    _owner_levels(add, timeline.overdue_changes, owner, moves, "land_overdue_delta")
     for stage in timeline.stages:
         if stage.end is not None and stage.timeliness == "late":
             column = LAND_STAGE_COLUMNS.get(rules.unit_kinds.get(stage.unit_id, ""))
@@ -239,15 +287,15 @@ def _count_digitization(
     ):
         resolved_period = rules.periods.period_of(timeline.closed_at)
         end = rules.periods.end(resolved_period)
-        counts[counter_key(resolved_period, owner, "dig_resolved")] += 1
+        closer = timeline.owner or owner
+        counts[counter_key(resolved_period, closer, "dig_resolved")] += 1
         if any(e.target == "result" and e.occurred_at < end for e in digitized):
-            counts[counter_key(resolved_period, owner, "dig_results")] += 1
+            counts[counter_key(resolved_period, closer, "dig_results")] += 1
 
 
 def _count_fees(
-    events: tuple[DossierEvent, ...],
+    timeline: Timeline,
     procedure: Procedure,
-    received: Received,
     owner: str,
     rules: CounterRules,
     counts: Counter[str],
@@ -256,12 +304,15 @@ def _count_fees(
     if not procedure.has_fee:
         return  # PL5/PL6 cover fee-bearing procedures only
     counts[counter_key(received_period, owner, "fee_dossiers")] += 1
-    # Payments count dossiers, not payments: one per dossier, channel and period.
+    # Payments count dossiers, not payments: one per dossier, channel and period, at
+    # the owner when paid.
     paid = {
-        (rules.periods.period_of(e.occurred_at), e.channel) for e in events if isinstance(e, Paid)
+        (rules.periods.period_of(e.occurred_at), e.channel, timeline.owner_at(e.occurred_at))
+        for e in timeline.counted
+        if isinstance(e, Paid)
     }
-    for period, channel in paid:
-        counts[counter_key(period, owner, f"paid_{channel}")] += 1
+    for period, channel, payee in paid:
+        counts[counter_key(period, payee or owner, f"paid_{channel}")] += 1
 
 
 def diff(old: Mapping[str, int], new: Mapping[str, int]) -> dict[str, int]:

@@ -1,14 +1,14 @@
 """Frozen snapshots and adjustments: the pure rules (docs/snapshot.md, "Frozen snapshots").
 
 A frozen version is the live snapshot document of :mod:`tthc_monitor.core.snapshot` at
-one instant, numbered and serialised once; the Redis adapter
-(:mod:`tthc_monitor.store.snapshots`) stores it and never rewrites it. An adjustment is
-the part of a dossier write that lands in the counters of a period already frozen.
+one instant, numbered once; the Redis adapter (:mod:`tthc_monitor.store.snapshots`)
+stores it in the form of :mod:`tthc_monitor.store.freeze_codec` and never rewrites it.
+An adjustment is the part of a dossier write that lands in the counters of a period
+already frozen.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,11 +47,6 @@ def frozen_snapshot(
         if key == "as_of":
             document["version"] = version
     return document
-
-
-def encode(document: Mapping[str, Any]) -> str:
-    """The stored form: compact and deterministic, so every export is byte-identical."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def has_ended(period: str, scheme: PeriodScheme, now: datetime) -> bool:
@@ -99,30 +94,6 @@ class VersionInfo:
     adjustments: int
     """Adjustments of the period recorded before this version (they are included)."""
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": self.version,
-                "months": self.months,
-                "as_of": self.as_of,
-                "kind": self.kind,
-                "adjustments": self.adjustments,
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, period: str, text: str) -> VersionInfo:
-        raw = json.loads(text)
-        return cls(
-            period,
-            int(raw["months"]),
-            int(raw["version"]),
-            str(raw["as_of"]),
-            str(raw["kind"]),
-            int(raw["adjustments"]),
-        )
-
 
 @dataclass(frozen=True)
 class Adjustment:
@@ -138,19 +109,6 @@ class Adjustment:
     """``"unit|metric" -> delta`` in the period's counters."""
     after: dict[int, int]
     """months -> the latest version when it was applied (versions after it include it)."""
-
-    @classmethod
-    def from_json(cls, period: str, text: str) -> Adjustment:
-        raw = json.loads(text)
-        return cls(
-            period,
-            str(raw["event_id"]),
-            tuple(str(e) for e in raw["event_ids"]),
-            str(raw["dossier_id"]),
-            str(raw["applied_at"]),
-            {str(k): int(v) for k, v in raw["changes"].items()},
-            {int(k): int(v) for k, v in raw["after"].items()},
-        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

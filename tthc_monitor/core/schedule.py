@@ -3,8 +3,7 @@
 The store keeps, with each dossier, the alerts it has scheduled (id -> fire time) and
 the index entries it holds; this module compares them with the new plan so that the
 write (one Lua call, ``apply_dossier.lua``) only touches what changed. The timers'
-stored form is a compact ``|``-separated record rather than JSON: one million open
-timers must stay cheap in Redis memory (docs/alerts.md, "Keys").
+stored form is :mod:`tthc_monitor.store.schedule_codec`.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from tthc_monitor.core.alerts import Alert, Level
+from tthc_monitor.core.alerts import Alert
 from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.core.timeline import Armed
 
@@ -29,35 +28,6 @@ def epoch(instant: datetime) -> Epoch:
 
 def from_epoch(value: str | float) -> datetime:
     return datetime.fromtimestamp(float(value), LOCAL_TZ)
-
-
-def encode_record(alert: Alert) -> str:
-    """``level|stage|fire|due|unit|dossier``: the level first (the claim script counts
-    it), the dossier id last (the only field that might hold a ``|``)."""
-    return "|".join(
-        (
-            alert.level,
-            alert.stage,
-            str(epoch(alert.fire_at)),
-            str(epoch(alert.due_at)),
-            alert.unit_id,
-            alert.dossier_id,
-        )
-    )
-
-
-def decode_outbox(item: str) -> Alert:
-    """An outbox item, ``alert_id|record``, back into the alert."""
-    alert_id, level, stage, fire, due, unit_id, dossier_id = item.split("|", 6)
-    return Alert(
-        alert_id,
-        cast(Level, level),
-        dossier_id,
-        unit_id,
-        cast(Any, stage),
-        from_epoch(fire),
-        from_epoch(due),
-    )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ SNAPSHOT_FIELDS: tuple[str, ...] = (
     "withdrawn",
     "in_progress_within",
     "in_progress_overdue",
+    "handed_over_in",
+    "handed_over_out",
 )
 DIGITIZATION_FIELDS = {
     "received": "dig_received",
@@ -152,12 +154,17 @@ def build_snapshot(
     own = unit_figures(period, counters, first, totals)
     rows = {unit_id: _row(own.get(unit_id, {})) for unit_id in registry.units}
     start, end = scheme.start(first), scheme.end(period)
+    first_day, end_day = start.astimezone(scheme.tz).date(), end.astimezone(scheme.tz).date()
     units: list[dict[str, Any]] = []
     for unit_id, unit in registry.units.items():
         total: dict[str, int] = {}
         for member in registry.subtree(unit_id):
             for key, value in rows[member].items():
                 total[key] = total.get(key, 0) + value
+        # Registry versions: a unit is listed while in force in the period, or when it
+        # has a figure in it (open work left at a unit out of force, for one).
+        if not registry.in_force_during(unit_id, first_day, end_day) and not any(total.values()):
+            continue
         procedures = [p for m in registry.subtree(unit_id) for p in registry.procedures_of(m)]
         entry: dict[str, Any] = {
             "unit_id": unit_id,

@@ -8,7 +8,8 @@ what makes the stream processor correct under at-least-once delivery.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -66,6 +67,36 @@ class Stage:
     due: datetime
     """The stage's due at its end (or now, while open), clock stops applied."""
     timeliness: Timeliness | None
+    start_unit_id: str | None = None
+    """The holder when the stage started, when a succession moved it since (else None:
+    ``unit_id`` held it throughout)."""
+
+    @property
+    def received_by(self) -> str:
+        return self.start_unit_id or self.unit_id
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Open work passed on by a succession (registry versions): at ``at`` the unit
+    ``from_unit`` went out of force and ``to_unit`` took over the dossier it owned
+    (``kind`` owner) or the inter-agency stage it held (``kind`` interagency, ``stage``
+    its index in ``Timeline.stages``). Due dates and clock stops are unchanged."""
+
+    at: datetime
+    from_unit: str
+    to_unit: str
+    kind: Literal["owner", "interagency"]
+    stage: int = 0
+
+
+@dataclass(frozen=True)
+class SuccessionInstant:
+    """A registry succession as the fold sees it: the instant and the two units."""
+
+    at: datetime
+    unit_id: str
+    successor_id: str
 
 
 @dataclass(frozen=True)
@@ -113,10 +144,31 @@ class Timeline:
     armed: tuple[Armed, ...] = ()
     held: tuple[DossierEvent, ...] = field(default=())
     """Events kept while the dossier's ``received`` has not arrived (orphans)."""
+    handovers: tuple[Handover, ...] = ()
+    """Successions that moved the dossier or one of its stages, in time order."""
 
     @property
     def owner(self) -> str | None:
-        return self.received.unit_id if self.received else None
+        """The owner now (at close, for a closed dossier): the receiving unit, or its
+        successor after a succession."""
+        if self.received is None:
+            return None
+        owner = self.received.unit_id
+        for handover in self.handovers:
+            if handover.kind == "owner":
+                owner = handover.to_unit
+        return owner
+
+    def owner_at(self, instant: datetime) -> str | None:
+        """The owner over the instants after ``instant`` (a succession at T moves the
+        dossier for every instant from T on)."""
+        if self.received is None:
+            return None
+        owner = self.received.unit_id
+        for handover in self.handovers:
+            if handover.kind == "owner" and handover.at <= instant:
+                owner = handover.to_unit
+        return owner
 
     @property
     def is_orphan(self) -> bool:
@@ -136,6 +188,7 @@ class _OpenStage:
     interagency: bool
     start: datetime
     own_due: _Due | None
+    start_unit_id: str | None = None
 
 
 class _Walker:
@@ -149,6 +202,8 @@ class _Walker:
         self.due = _Due(due_value, start_date)
         own = _Due(received.stage_due_at, start_date) if received.stage_due_at else None
         self.stage = _OpenStage(received.unit_id, False, received.occurred_at, own)
+        self.owner = received.unit_id
+        self.handovers: list[Handover] = []
         self.paused_since: datetime | None = None
         self.stages: list[Stage] = []
         self.closed_at: datetime | None = None
@@ -194,8 +249,26 @@ class _Walker:
                 finished=finished,
                 due=due,
                 timeliness=timeliness(at, due, self.calendar) if finished else None,
+                start_unit_id=self.stage.start_unit_id,
             )
         )
+
+    def succeed(self, at: datetime, unit_id: str, successor_id: str) -> None:
+        """A registry succession at ``at``: the owned dossier and the held stage of
+        ``unit_id`` pass to ``successor_id``; no stage starts or ends."""
+        if self.closed_at is not None:
+            return
+        if self.owner == unit_id:
+            self.owner = successor_id
+            self.handovers.append(Handover(at, unit_id, successor_id, "owner"))
+        if self.stage.unit_id == unit_id:
+            if self.stage.start_unit_id is None:
+                self.stage.start_unit_id = unit_id
+            self.stage.unit_id = successor_id
+            if self.stage.interagency:
+                self.handovers.append(
+                    Handover(at, unit_id, successor_id, "interagency", len(self.stages))
+                )
 
     # -- events ----------------------------------------------------------------------
     def apply(self, event: DossierEvent) -> str | None:
@@ -224,9 +297,7 @@ class _Walker:
                 if event.stage_due_at
                 else None
             )
-            self.stage = _OpenStage(
-                event.to_unit_id, event.to_unit_id != self.received.unit_id, at, own
-            )
+            self.stage = _OpenStage(event.to_unit_id, event.to_unit_id != self.owner, at, own)
             self.stage_index += 1
         elif event.type in ("resolved", "withdrawn"):
             finished = event.type == "resolved"
@@ -243,7 +314,7 @@ class _Walker:
         """Close the spans whose due changed or that stopped running; open new ones."""
         wanted: dict[tuple[str, int, str], datetime] = {}
         if self.closed_at is None and self.paused_since is None:
-            wanted[("owner", 0, self.received.unit_id)] = self.due.value
+            wanted[("owner", 0, self.owner)] = self.due.value
             if self.stage.interagency:
                 own = self.stage.own_due
                 key = ("interagency", self.stage_index, self.stage.unit_id)
@@ -285,6 +356,7 @@ class _Walker:
             finished=False,
             due=(own if own is not None else self.due).value,
             timeliness=None,
+            start_unit_id=self.stage.start_unit_id,
         )
 
 
@@ -293,10 +365,13 @@ def build_timeline(
     events: Iterable[DossierEvent],
     calendar: WorkingCalendar,
     procedure_days: Callable[[str], int],
+    successions: Sequence[SuccessionInstant] = (),
 ) -> Timeline:
     """Fold a dossier's events (any order, duplicates allowed) into its timeline.
 
-    ``procedure_days`` gives the catalog's processing days of a procedure id.
+    ``procedure_days`` gives the catalog's processing days of a procedure id;
+    ``successions`` (time order) the registry's successions that have happened: each
+    one after the dossier's reception moves its open work at that instant.
     """
     unique = {event.event_id: event for event in events}
     ordered = sorted(unique.values(), key=sequence_key)
@@ -322,8 +397,14 @@ def build_timeline(
     # before t; the overdue indicator is traced interval by interval.
     later = ordered[position + 1 :]
     instant = received.occurred_at
+    # Events at a unit out of force are refused before they get here, so at a
+    # succession's instant the succession goes first, then the successor's events.
+    pending = deque(s for s in successions if s.at > instant)
     index = 0
     while True:
+        while pending and pending[0].at == instant:
+            succession = pending.popleft()
+            walker.succeed(instant, succession.unit_id, succession.successor_id)
         while index < len(later) and later[index].occurred_at == instant:
             event = later[index]
             reason = walker.apply(event)
@@ -332,7 +413,11 @@ def build_timeline(
             else:
                 refused.append(Refusal(event.event_id, event.type, reason))
             index += 1
+        if walker.closed_at is not None:
+            pending.clear()
         next_instant = later[index].occurred_at if index < len(later) else None
+        if pending and (next_instant is None or pending[0].at < next_instant):
+            next_instant = pending[0].at
         walker.mark_interval(instant, next_instant)
         walker.arm(instant)
         if next_instant is None:
@@ -356,4 +441,5 @@ def build_timeline(
         overdue_changes=tuple(walker.overdue_changes),
         paused_since=walker.paused_since,
         armed=walker.finish_arming(),
+        handovers=tuple(walker.handovers),
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["BUNDLED_PROCEDURES", "BUNDLED_UNITS", "bundled_path"]
+__all__ = ["BUNDLED_PROCEDURES", "BUNDLED_UNITS", "BUNDLED_UNIT_VERSIONS", "bundled_path"]
 
 _BUNDLED_PACKAGE = "tthc_monitor.reference"
 BUNDLED_UNITS = "quangtri/units.csv"
 BUNDLED_PROCEDURES = "quangtri/procedures.csv"
+# The registry by version (2022 units until 30 June 2025, the 2025 commune-level units
+# from 1 July 2025): a folder read as one registry (reference/versions.py).
+BUNDLED_UNIT_VERSIONS = "quangtri/units"
 
 
 def bundled_path(name: str) -> Path:
@@ -19,6 +22,6 @@ def bundled_path(name: str) -> Path:
         if part in ("", ".", ".."):
             raise ValueError(f"bad bundled reference file name {name!r}")
         resource = resource.joinpath(part)
-    if not resource.is_file():
+    if not (resource.is_file() or resource.is_dir()):
         raise FileNotFoundError(f"no bundled reference file {name!r}")
     return Path(str(resource))

@@ -13,9 +13,12 @@ from tthc_monitor.reference.validation import parse_row, tree_problems
 __all__ = [
     "PROCEDURE_COLUMNS",
     "UNIT_COLUMNS",
+    "UNIT_HEADERS",
+    "UNIT_VERSION_COLUMNS",
     "load_procedures",
     "load_units",
     "read_procedures",
+    "read_unit_rows",
     "read_units",
 ]
 
@@ -28,6 +31,17 @@ UNIT_COLUMNS: tuple[str, ...] = (
     "district",
     "report_group",
     "report_order",
+)
+# Optional trailing columns of a units file: the unit's validity and successor (registry
+# versions). `predecessor_id` is our extension for files that add units to an existing
+# registry (the 2025 departments template): it names the unit this one continues, which
+# then gets this one as its successor (reference/versions.py).
+UNIT_VERSION_COLUMNS: tuple[str, ...] = ("valid_from", "valid_to", "successor_id")
+UNIT_PREDECESSOR_COLUMN = "predecessor_id"
+UNIT_HEADERS: tuple[tuple[str, ...], ...] = (
+    UNIT_COLUMNS,
+    UNIT_COLUMNS + UNIT_VERSION_COLUMNS,
+    UNIT_COLUMNS + UNIT_VERSION_COLUMNS + (UNIT_PREDECESSOR_COLUMN,),
 )
 PROCEDURE_COLUMNS: tuple[str, ...] = (
     "procedure_id",
@@ -47,8 +61,9 @@ _PROCEDURE_BOOL_FIELDS = frozenset(
 )
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, cells by column) for each data row; checks the header and cell counts."""
+def _rows(path: Path, *headers: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, cells by column) for each data row; checks the header (one of
+    ``headers``) and cell counts."""
     shown = str(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -56,16 +71,11 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
             header = next(reader, None)
             if header is None:
                 raise ReferenceDataError([Issue(shown, 1, "header", "file is empty")])
-            if tuple(header) != columns:
+            columns = tuple(header)
+            if columns not in headers:
+                expected = " or ".join(repr(",".join(h)) for h in headers)
                 raise ReferenceDataError(
-                    [
-                        Issue(
-                            shown,
-                            1,
-                            "header",
-                            f"expected {','.join(columns)!r}, got {','.join(header)!r}",
-                        )
-                    ]
+                    [Issue(shown, 1, "header", f"expected {expected}, got {','.join(header)!r}")]
                 )
             previous_end = reader.line_num
             for cells in reader:
@@ -93,11 +103,26 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
 
 def read_units(path: Path) -> tuple[dict[str, Unit], dict[str, int]]:
     """Read and validate a units CSV; also returns the line each unit_id was read from."""
+    units, lines, _ = read_unit_rows(path)
+    issues = [
+        Issue(str(path), lines[unit_id], "parent_id", message)
+        for unit_id, message in tree_problems(units)
+    ]
+    if issues:
+        raise ReferenceDataError(sorted(issues, key=lambda i: i.line or 0))
+    return units, lines
+
+
+def read_unit_rows(path: Path) -> tuple[dict[str, Unit], dict[str, int], dict[str, str]]:
+    """The units of one file (validated row by row, no cross-unit checks), the line of
+    each, and each unit's ``predecessor_id`` when the file has that column."""
     shown = str(path)
     issues: list[Issue] = []
     units: dict[str, Unit] = {}
     lines: dict[str, int] = {}
-    for line, cells in _rows(path, UNIT_COLUMNS):
+    predecessors: dict[str, str] = {}
+    for line, cells in _rows(path, *UNIT_HEADERS):
+        predecessor = cells.pop(UNIT_PREDECESSOR_COLUMN, "")
 
         def issue(name: str, message: str, line: int = line) -> None:
             issues.append(Issue(shown, line, name, message))
@@ -113,11 +138,11 @@ def read_units(path: Path) -> tuple[dict[str, Unit], dict[str, int]]:
             continue
         units[unit.unit_id] = unit
         lines[unit.unit_id] = line
-    for unit_id, message in tree_problems(units):
-        issues.append(Issue(shown, lines[unit_id], "parent_id", message))
+        if predecessor:
+            predecessors[unit.unit_id] = predecessor
     if issues:
         raise ReferenceDataError(sorted(issues, key=lambda i: i.line or 0))
-    return units, lines
+    return units, lines, predecessors
 
 
 def read_procedures(path: Path) -> tuple[dict[str, Procedure], dict[str, int]]:

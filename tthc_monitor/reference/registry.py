@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
@@ -15,10 +16,15 @@ from tthc_monitor.reference.csv_files import (
     load_procedures,
     load_units,
     read_procedures,
-    read_units,
 )
 from tthc_monitor.reference.errors import Issue, ReferenceDataError
 from tthc_monitor.reference.validation import tree_problems
+from tthc_monitor.reference.versions import (
+    expand_paths,
+    in_force_on,
+    read_unit_files,
+    version_problems,
+)
 
 # The loaders and errors stay importable from here too: the application, the tests and the
 # benchmarks import them from this module.
@@ -29,6 +35,7 @@ __all__ = [
     "Issue",
     "ReferenceDataError",
     "Registry",
+    "Succession",
     "bundled_path",
     "load_procedures",
     "load_registry",
@@ -38,6 +45,16 @@ __all__ = [
 #: `kind` of the catalog-scope units (`cap-huyen`, `cap-xa`) that own the procedures shared by
 #: every district or commune; they never receive dossiers themselves.
 PROCEDURE_SCOPE_KIND = "procedure_scope"
+
+
+@dataclass(frozen=True, order=True)
+class Succession:
+    """At 00:00 local time of ``day`` the unit goes out of force and its open work
+    (owned dossiers, held inter-agency stages) passes to ``successor_id``."""
+
+    day: date
+    unit_id: str
+    successor_id: str
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,8 @@ class Registry:
     _top_level: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _by_unit: Mapping[str, tuple[Procedure, ...]] = field(init=False, repr=False, compare=False)
     _available: Mapping[str, tuple[Procedure, ...]] = field(init=False, repr=False, compare=False)
+    _successions: tuple[Succession, ...] = field(init=False, repr=False, compare=False)
+    _versioned: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         units = dict(self.units)
@@ -75,6 +94,8 @@ class Registry:
                 problems.append(f"procedure {key!r}: unknown unit_id {proc.unit_id!r}")
         for unit_id, message in tree_problems(units):
             problems.append(f"unit {unit_id!r}: {message}")
+        for unit_id, name, message in version_problems(units):
+            problems.append(f"unit {unit_id!r}: {name}: {message}")
         if problems:
             raise ValueError("inconsistent registry: " + "; ".join(problems))
 
@@ -126,7 +147,9 @@ class Registry:
         available: dict[str, tuple[Procedure, ...]] = {}
         for unit in units.values():
             sources = [unit.unit_id, *ancestors[unit.unit_id]]
-            if unit.district and unit.kind != PROCEDURE_SCOPE_KIND:
+            # District- and commune-level units share their level's catalog scope
+            # (the 2025 commune-level units have no district any more).
+            if unit.kind != PROCEDURE_SCOPE_KIND and (unit.district or unit.level == "commune"):
                 sources.extend(scopes.get(unit.level, ()))
             available[unit.unit_id] = tuple(p for source in sources for p in own[source])
 
@@ -140,6 +163,17 @@ class Registry:
         object.__setattr__(self, "_top_level", tuple(top))
         object.__setattr__(self, "_by_unit", MappingProxyType(own))
         object.__setattr__(self, "_available", MappingProxyType(available))
+        successions = sorted(
+            Succession(u.valid_to, u.unit_id, u.successor_id)
+            for u in units.values()
+            if u.successor_id is not None and u.valid_to is not None
+        )
+        object.__setattr__(self, "_successions", tuple(successions))
+        object.__setattr__(
+            self,
+            "_versioned",
+            any(u.valid_from is not None or u.valid_to is not None for u in units.values()),
+        )
 
     def _require_unit(self, unit_id: str) -> None:
         if unit_id not in self.units:
@@ -176,9 +210,34 @@ class Registry:
         self._require_unit(unit_id)
         return self._subtree[unit_id]
 
-    def top_level(self) -> tuple[str, ...]:
-        """Units without a parent that have a report group, sorted by `report_order`."""
-        return self._top_level
+    def top_level(self, during: tuple[date, date] | None = None) -> tuple[str, ...]:
+        """Units without a parent that have a report group, sorted by `report_order`;
+        with ``during`` (first day, day after the last), only those in force on some
+        day of it."""
+        if during is None:
+            return self._top_level
+        return tuple(u for u in self._top_level if self.in_force_during(u, *during))
+
+    # -- versions ----------------------------------------------------------------------
+    @property
+    def versioned(self) -> bool:
+        """Whether any unit has a validity (else every unit is always in force)."""
+        return self._versioned
+
+    def in_force(self, unit_id: str, day: date) -> bool:
+        """Whether the unit is in force on this local date."""
+        return in_force_on(self.unit(unit_id), day)
+
+    def in_force_during(self, unit_id: str, first: date, end: date) -> bool:
+        """Whether the unit is in force on some day of [first, end)."""
+        unit = self.unit(unit_id)
+        return (unit.valid_from is None or unit.valid_from < end) and (
+            unit.valid_to is None or first < unit.valid_to
+        )
+
+    def successions(self) -> tuple[Succession, ...]:
+        """Every succession, in time order (then unit id)."""
+        return self._successions
 
     def procedures_of(self, unit_id: str) -> tuple[Procedure, ...]:
         """Procedures whose owning `unit_id` is this unit (catalog order)."""
@@ -198,13 +257,25 @@ class Registry:
         return self._available[unit_id]
 
 
-def load_registry(units_path: Path | None = None, procedures_path: Path | None = None) -> Registry:
-    """Load units and procedures; `None` means the bundled Quảng Trị file."""
-    units_file = Path(units_path) if units_path is not None else bundled_path(BUNDLED_UNITS)
+def load_registry(
+    units_path: Path | Sequence[Path] | None = None, procedures_path: Path | None = None
+) -> Registry:
+    """Load units and procedures; `None` means the bundled Quảng Trị files.
+
+    ``units_path`` is a units CSV, a folder of them, or a list of either: they are read
+    as one versioned registry (reference/versions.py)."""
+    units_files = expand_paths(
+        Path(units_path)
+        if isinstance(units_path, str | Path)
+        else [Path(p) for p in units_path]
+        if units_path is not None
+        else bundled_path(BUNDLED_UNITS)
+    )
+    units_file = ", ".join(str(f) for f in units_files)
     procedures_file = (
         Path(procedures_path) if procedures_path is not None else bundled_path(BUNDLED_PROCEDURES)
     )
-    units, _ = read_units(units_file)
+    units, _ = read_unit_files(units_files)
     procedures, lines = read_procedures(procedures_file)
     issues = [
         Issue(

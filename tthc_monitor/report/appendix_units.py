@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
+from tthc_monitor.core import figures
 from tthc_monitor.reference.registry import Registry
 from tthc_monitor.report.model import Cell, Column, ReportError, Row, Table, Text
 from tthc_monitor.report.profile import RateSpec, ReportProfile, UnitTable
@@ -54,16 +55,13 @@ def _pl1_columns(spec: RateSpec) -> tuple[Column, ...]:
 
 
 def _pl1_values(entry: Figures) -> dict[str, int]:
-    online = int_figure(entry, "received_online")
-    carried = int_figure(entry, "carried_over")
-    direct = int_figure(entry, "received_direct")
-    interagency = int_figure(entry, "received_interagency")
-    # Column (3) counts inter-agency receipts too (the seed's rows do; PL3 shows them in (7)).
+    parts = {key: int_figure(entry, key) for key in figures.RECEIVED_PARTS}
+    # Column (7) is the rate of (4) over (3): figures.online_share_of_received.
     return {
-        "total": online + carried + direct + interagency,
-        "received_online": online,
-        "carried_over": carried,
-        "received_direct": direct,
+        "total": figures.received_total(parts),
+        "received_online": parts["received_online"],
+        "carried_over": parts["carried_over"],
+        "received_direct": parts["received_direct"],
     }
 
 
@@ -168,14 +166,10 @@ def _pl3_columns(_: RateSpec) -> tuple[Column, ...]:
 def _pl3_values(entry: Figures) -> dict[str, int]:
     values = _pl1_values(entry)
     values["received_interagency"] = int_figure(entry, "received_interagency")
-    early = int_figure(entry, "resolved_early")
-    on_time = int_figure(entry, "resolved_on_time")
-    late = int_figure(entry, "resolved_late")
+    resolved = {key: int_figure(entry, key) for key in figures.RESOLVED_PARTS}
     values.update(
-        resolved=early + on_time + late,
-        resolved_early=early,
-        resolved_on_time=on_time,
-        resolved_late=late,
+        resolved=figures.resolved_total(resolved),
+        **resolved,
         late_as_initial=int_figure(entry, "late_as_initial"),
         apologized=int_figure(entry, "apologized"),
         late_as_interagency=int_figure(entry, "late_as_interagency"),

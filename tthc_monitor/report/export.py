@@ -20,7 +20,6 @@ from tthc_monitor.report.narrative import build_narrative
 from tthc_monitor.report.narrative_blocks import narrative_markdown
 from tthc_monitor.report.profile import ProfileError, ReportProfile, check_profile
 from tthc_monitor.report.tabletext import appendices_markdown, table_csv
-from tthc_monitor.report.vnformat import format_month
 from tthc_monitor.report.xlsx import xlsx_bytes
 
 __all__ = ["ReportError", "export_report", "render_report"]
@@ -44,12 +43,7 @@ def render_report(
     files["appendices.md"] = appendices_markdown(report).encode("utf-8")
     blocks = build_narrative(report, profile.narrative)
     files["bao-cao.md"] = narrative_markdown(blocks).encode("utf-8")
-    files["bao-cao.docx"] = docx_bytes(
-        blocks,
-        title=f"Báo cáo kết quả giải quyết TTHC tháng {format_month(report.period.name)}",
-        author=report.issuer,
-        as_of=report.as_of,
-    )
+    files["bao-cao.docx"] = docx_bytes(blocks, report, profile.document)
     return files
 
 

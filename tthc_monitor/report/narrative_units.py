@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from tthc_monitor.report.model import Report, Row
+from tthc_monitor.core import figures
+from tthc_monitor.report.model import Report, Row, Table
 from tthc_monitor.report.narrative_blocks import Block, parse_block
 from tthc_monitor.report.narrative_figures import n, printed, ratio_text
 from tthc_monitor.report.narrative_ranking import (
@@ -22,15 +23,19 @@ __all__ = ["digitization_blocks", "reception_blocks", "resolution_blocks"]
 # 9,7%" was late ÷ (early + on time) presented as a share of resolved.
 
 
+def _pl3_counts(pl3: Table, row: Row) -> dict[str, int]:
+    """A Phụ lục 3 row's printed counts, under the snapshot's names (for core.figures)."""
+    return {k: pl3.count(row, k) for k in (*figures.RECEIVED_PARTS, *figures.RESOLVED_PARTS)}
+
+
 def reception_blocks(report: Report, spec: NarrativeSpec) -> list[Block]:
     pl1, pl3 = report.table("pl1"), report.table("pl3")
     total = pl3.total_row
     received = pl3.count(total, "total")
-    online = pl3.count(total, "received_online")
-    direct = pl3.count(total, "received_direct")
-    carried = pl3.count(total, "carried_over")
-    interagency = pl3.count(total, "received_interagency")
-    new = online + direct
+    counts = _pl3_counts(pl3, total)
+    online, direct = counts["received_online"], counts["received_direct"]
+    carried, interagency = counts["carried_over"], counts["received_interagency"]
+    new = figures.online_share_of_new(counts)  # Decision 766 indicator 3.3
     blocks = [
         parse_block("subheading", "- Về tiếp nhận hồ sơ và dịch vụ công trực tuyến"),
         parse_block(
@@ -44,8 +49,9 @@ def reception_blocks(report: Report, spec: NarrativeSpec) -> list[Block]:
             "paragraph",
             f"Hồ sơ tiếp nhận trực tuyến ({n(online)}) bằng "
             f"{printed(pl1.rate(pl1.total_row, 'online_rate_pct'))} tổng số hồ sơ nhận giải "
-            f"quyết (cột (7) Phụ lục 1) và bằng {ratio_text(online, new)} số hồ sơ mới tiếp "
-            f"nhận trong kỳ (trực tuyến và trực tiếp: {n(new)} hồ sơ).",
+            f"quyết (cột (7) Phụ lục 1) và bằng {ratio_text(new.numerator, new.denominator)} "
+            f"số hồ sơ mới tiếp nhận trong kỳ (trực tuyến và trực tiếp: {n(new.denominator)} "
+            "hồ sơ).",
         ),
     ]
     sentence = rate_extremes(
@@ -95,10 +101,10 @@ def resolution_blocks(report: Report, spec: NarrativeSpec) -> list[Block]:
     pl3 = report.table("pl3")
     total = pl3.total_row
     resolved = pl3.count(total, "resolved")
-    early = pl3.count(total, "resolved_early")
-    on_time = pl3.count(total, "resolved_on_time")
-    late = pl3.count(total, "resolved_late")
-    timely = early + on_time
+    counts = _pl3_counts(pl3, total)
+    early, on_time = counts["resolved_early"], counts["resolved_on_time"]
+    late = counts["resolved_late"]
+    timely = figures.resolved_in_time(counts)
     blocks = [
         parse_block("subheading", "- Về kết quả giải quyết hồ sơ TTHC"),
         parse_block(
@@ -112,10 +118,8 @@ def resolution_blocks(report: Report, spec: NarrativeSpec) -> list[Block]:
     ]
 
     def ratio(row: Row) -> tuple[int, int]:
-        return (
-            pl3.count(row, "resolved_early") + pl3.count(row, "resolved_on_time"),
-            pl3.count(row, "resolved"),
-        )
+        share = figures.on_time_share_of_resolved(_pl3_counts(pl3, row))
+        return share.numerator, share.denominator
 
     def shown(row: Row) -> str:
         return ratio_text(*ratio(row))

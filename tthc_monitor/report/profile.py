@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tthc_monitor.reference.registry import Registry, bundled_path
+from tthc_monitor.report.docx_spec import DocumentSpec
 from tthc_monitor.report.rates import Rounding
 
 __all__ = [
@@ -171,12 +172,7 @@ class ReportProfile(_Model):
     pl6b: FixedRowsTable
     pl6c: FixedRowsTable
     narrative: NarrativeSpec = NarrativeSpec()
-
-    def group_title(self, group_id: str) -> str:
-        for group in self.groups:
-            if group.id == group_id:
-                return group.title
-        raise KeyError(f"report group {group_id!r} has no title in the profile")
+    document: DocumentSpec | None = None  # the signed report's heading (docx_spec.py)
 
 
 TABLE_IDS = ("pl1", "pl2a", "pl2b", "pl3", "pl4", "pl5", "pl6a", "pl6b", "pl6c")

@@ -99,10 +99,6 @@ class AlertStore:
             out[f"outbox:{sink}"] = int(values[1 + 2 * n]) + int(values[2 + 2 * n])
         return out
 
-    async def next_due(self) -> datetime | None:
-        first = await self.redis.zrange(self.keys.timers, 0, 0, withscores=True)
-        return from_epoch(first[0][1]) if first else None
-
     async def due_between(
         self, unit_id: str, start: datetime | None, end: datetime
     ) -> list[IndexEntry]:

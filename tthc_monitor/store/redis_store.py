@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from prometheus_client import Counter as MetricCounter
@@ -33,9 +32,11 @@ from schemas.events import DossierEvent
 from tthc_monitor.core.counters import DAY_PREFIX, GLOBAL_PERIOD, split_key
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
-from tthc_monitor.core.schedule import diff_alerts, diff_index, encode_record, epoch
+from tthc_monitor.core.schedule import diff_alerts, diff_index, epoch
 from tthc_monitor.core.update import DossierUpdate, plan_update
+from tthc_monitor.store.freshness import record_applied
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.schedule_codec import encode_record
 from tthc_monitor.store.snapshots import (
     SnapshotKeys,
     adjusting_call,
@@ -107,12 +108,23 @@ def batch_script() -> str:
 
 @dataclass(frozen=True)
 class Incoming:
-    """One validated event and where it came from (for progress tracking)."""
+    """One validated event (``apply``'s input outside the pipeline)."""
 
     event: DossierEvent
-    source: str = ""
-    """"topic:partition" of a Kafka message, or a file name; empty when untracked."""
-    offset: int = -1
+
+
+T = TypeVar("T")
+
+
+def group_by_dossier(
+    items: Iterable[T], event_of: Callable[[T], DossierEvent]
+) -> dict[str, list[T]]:
+    """Items by their event's dossier id, in arrival order: the store folds each group
+    once. The one place a batch is grouped (the pipeline's ``GroupByDossier`` too)."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(event_of(item).dossier_id, []).append(item)
+    return groups
 
 
 @dataclass
@@ -163,12 +175,20 @@ class DossierStore:
         self._refuse_compacted = redis.register_script(load_script("refuse_compacted.lua"))
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchResult:
+        """Write a batch and count its duplicates and conflicts (a caller outside the
+        pipeline: tests, tools). The pipeline calls ``apply_groups`` and records the
+        batch's statistics with its progress, once (tthc_monitor/pipeline)."""
+        events = [item.event for item in batch]
+        result = await self.apply_groups(group_by_dossier(events, lambda event: event))
+        await self._record_statistics(result)
+        return result
+
+    async def apply_groups(self, by_dossier: Mapping[str, Sequence[DossierEvent]]) -> BatchResult:
+        """Write each dossier's events (grouped by ``group_by_dossier``); records no
+        statistics."""
         result = BatchResult()
-        by_dossier: dict[str, list[DossierEvent]] = defaultdict(list)
-        for item in batch:
-            by_dossier[item.event.dossier_id].append(item.event)
         result.dossiers = len(by_dossier)
-        pending: dict[str, list[DossierEvent]] = dict(by_dossier)
+        pending: dict[str, list[DossierEvent]] = {d: list(e) for d, e in by_dossier.items()}
         for attempt in range(MAX_CONFLICT_RETRIES):
             pending = await self._apply_once(pending, result)
             if not pending:
@@ -177,7 +197,10 @@ class DossierStore:
             await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         if pending:
             raise StoreBusy(f"gave up after {MAX_CONFLICT_RETRIES} version conflicts")
-        await self._record_progress(batch, result)
+        if result.applied:
+            # The wall's freshness (store/freshness.py): the data is as recent as this.
+            latest = max(e.occurred_at for events in by_dossier.values() for e in events)
+            await record_applied(self.redis, self.keys.namespace, latest)
         return result
 
     async def _apply_once(
@@ -459,15 +482,10 @@ class DossierStore:
             keys.append(key)
         return keys.index(key) + 1
 
-    async def _record_progress(self, batch: Iterable[Incoming], result: BatchResult) -> None:
-        offsets: dict[str, int] = {}
-        for item in batch:
-            if item.source:
-                offsets[item.source] = max(offsets.get(item.source, -1), item.offset + 1)
+    async def _record_statistics(self, result: BatchResult) -> None:
         # `applied`, `refused` and `event_id_conflicts` are counted by the write itself
         # (apply_dossier.lua).
-        stats = Counter({"duplicates": result.duplicates, "conflicts": result.conflicts})
-        await self.record(offsets, stats)
+        await self.record({}, {"duplicates": result.duplicates, "conflicts": result.conflicts})
 
     async def record(
         self,

@@ -31,7 +31,6 @@ from tthc_monitor.core.freeze import (
     Adjustment,
     VersionInfo,
     due_periods,
-    encode,
     frozen_snapshot,
     has_ended,
     sort_adjustments,
@@ -39,6 +38,12 @@ from tthc_monitor.core.freeze import (
 from tthc_monitor.core.periods import LOCAL_TZ, PeriodScheme, shift_period
 from tthc_monitor.core.snapshot import build_snapshot
 from tthc_monitor.reference.registry import Registry
+from tthc_monitor.store.freeze_codec import (
+    decode_adjustment,
+    decode_version_info,
+    encode_document,
+    encode_version_info,
+)
 from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.totals import ensure_totals, is_ready, level_totals
 
@@ -201,8 +206,8 @@ class SnapshotStore:
                     "auto" if automatic else "manual",
                     int(adjustments),
                 )
-                pipe.set(self.keys.document(period, m, version), encode(document))
-                pipe.hset(self.keys.index(period, m), str(version), info.to_json())
+                pipe.set(self.keys.document(period, m, version), encode_document(document))
+                pipe.hset(self.keys.index(period, m), str(version), encode_version_info(info))
                 pipe.hset(versions_key, str(m), version)
                 if automatic:
                     pipe.hset(versions_key, f"auto:{m}", version)
@@ -274,7 +279,7 @@ class SnapshotStore:
             for m in all_months:
                 pipe.hvals(self.keys.index(period, m))
             indexes = await pipe.execute()
-        infos = [VersionInfo.from_json(period, _text(raw)) for values in indexes for raw in values]
+        infos = [decode_version_info(period, _text(raw)) for values in indexes for raw in values]
         return sorted(infos, key=lambda i: (i.months, i.version))
 
     async def document(self, period: str, months: int, version: int) -> dict[str, Any] | None:
@@ -291,7 +296,7 @@ class SnapshotStore:
                 pipe.hvals(self.keys.adjustments(period))
             values = await pipe.execute()
         return sort_adjustments(
-            Adjustment.from_json(period, _text(raw))
+            decode_adjustment(period, _text(raw))
             for period, raws in zip(names, values, strict=True)
             for raw in raws
         )

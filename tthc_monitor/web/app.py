@@ -25,15 +25,19 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
+from tthc_monitor.clock import clock_for
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import redis_client, redis_sync_client
-from tthc_monitor.core.index766 import load_indicators
 from tthc_monitor.core.periods import LOCAL_TZ, parse_period
 from tthc_monitor.metrics.collector import RedisCollector
 from tthc_monitor.metrics.live import LiveReader
+from tthc_monitor.reference.index766_files import load_indicators
+from tthc_monitor.store.freshness import read_freshness
 from tthc_monitor.store.keys import Keys
+from tthc_monitor.store.overdue import most_overdue
 from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 from tthc_monitor.store.totals import ensure_totals_sync
+from tthc_monitor.web.freshness import OVERDUE_LIMIT, freshness_document, overdue_document
 from tthc_monitor.web.summary import summary
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -46,9 +50,13 @@ MAX_BODY = 4096
 def build_app(
     settings: Settings,
     period: str | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
+    clock: Callable[[], datetime] | None = None,
 ) -> web.Application:
+    # TTHC_CLOCK_FILE (tests only, tthc_monitor/clock.py): the wall of a replayed month
+    # shows that month's "now", as the workers that applied it saw it.
+    clock = clock or clock_for(settings.clock_file)
     redis = redis_sync_client(settings)
+    calendar = settings.calendar  # a property that reads the holiday files: read it once
     indicators = load_indicators()
     collectors = CollectorRegistry(auto_describe=False)
     collectors.register(
@@ -60,10 +68,11 @@ def build_app(
             settings.namespace,
             period,
             clock=clock,
-            calendar=settings.calendar,
+            calendar=calendar,
+            partitions=range(settings.partitions),
         )
     )
-    reader = LiveReader(redis, settings.registry, settings.calendar, settings.namespace)
+    reader = LiveReader(redis, settings.registry, calendar, settings.namespace)
     keys = Keys(settings.namespace)
 
     def chosen_period(request: web.Request, given: str | None = None) -> str:
@@ -96,11 +105,24 @@ def build_app(
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"redis": bool(await asyncio.to_thread(redis.ping))})
 
-    async def api_summary(request: web.Request) -> web.Response:
-        now = clock()
-        chosen = chosen_period(request)
-        state = await asyncio.to_thread(reader.read, now, chosen)
+    def wall_read(now: datetime, chosen: str) -> dict[str, Any]:
+        """Figures, freshness and the most overdue spans: three reads, one thread."""
+        state = reader.read(now, chosen)
+        fresh = read_freshness(redis, settings.namespace)
+        late = most_overdue(redis, keys, settings.registry.units, now, OVERDUE_LIMIT)
         document = summary(state, settings.registry, settings.periods, indicators, chosen, now)
+        document["freshness"] = freshness_document(fresh, now, calendar)
+        document["overdue"] = overdue_document(late, settings.registry, calendar, now)
+        return document
+
+    async def api_summary(request: web.Request) -> web.Response:
+        document = await asyncio.to_thread(wall_read, clock(), chosen_period(request))
+        return web.json_response(document, dumps=_dumps)
+
+    async def api_freshness(_: web.Request) -> web.Response:
+        now = clock()
+        fresh = await asyncio.to_thread(read_freshness, redis, settings.namespace)
+        document = freshness_document(fresh, now, calendar)
         return web.json_response(document, dumps=_dumps)
 
     async def api_due(request: web.Request) -> web.Response:
@@ -212,6 +234,7 @@ def build_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", health)
     app.router.add_get("/api/summary", api_summary)
+    app.router.add_get("/api/freshness", api_freshness)
     app.router.add_get("/api/units/{unit}/due", api_due)
     app.router.add_get("/api/snapshots", api_versions)
     app.router.add_post("/api/snapshots/freeze", api_freeze)

@@ -1,10 +1,13 @@
 -- record_adjustments.lua: apply one dossier write (apply_dossier.lua) and, in the same
 -- atomic call, list it as an adjustment of every frozen period whose counters it changes.
 --
--- Not run on its own: tthc_monitor/store/snapshots.py prepends apply_dossier.lua wrapped
--- as `local function apply_dossier(KEYS, ARGV)`, so the write rules exist once. Being
--- one script, the write and the listing cannot be separated by a freeze: a write before
--- the freeze is in the frozen figures and not listed; a write after it is listed.
+-- Not run on its own: tthc_monitor/store/redis_store.py (batch_script) wraps
+-- apply_dossier.lua and this script each as a local function of (KEYS, ARGV) ahead of
+-- apply_batch.lua, which calls this one for a write that may change a frozen period
+-- (its keys and arguments: store/snapshots.py, adjusting_call); the write rules exist
+-- once. Being one script call, the write and the listing cannot be separated by a
+-- freeze: a write before the freeze is in the frozen figures and not listed; a write
+-- after it is listed.
 --
 -- KEYS[1..k]     the keys of apply_dossier.lua (k = ARGV[1])
 -- KEYS[k+1..]    per candidate period, two keys: its versions hash ({ns}:snap:{period};

@@ -1,13 +1,14 @@
-"""Vietnamese display names: units and indicators from tthc_monitor/reference, label values."""
+"""Vietnamese names of the bounded label values (rates, due states, outcomes, levels) and
+of the Decision 766 indicators. Units are not here: their names come from the data
+(`tthc_unit_info`, see queries.py)."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-UNITS_CSV = ROOT / "tthc_monitor" / "reference" / "data" / "quangtri" / "units.csv"
+# National configuration (Decision 766), the same for every province.
 INDICATORS_JSON = ROOT / "tthc_monitor" / "reference" / "data" / "index766.json"
 
 RATE_NAMES = {
@@ -29,24 +30,21 @@ OUTCOME_NAMES = {
     "refused": "Sai thứ tự (từ chối)",
     "dead_letter": "Thư chết (lỗi)",
 }
+# Legends of the unit dashboard's hourly panel: "<flow> <label value>".
+FLOW_NAMES = {
+    "Tiếp nhận online": "Tiếp nhận trực tuyến",
+    "Tiếp nhận direct": "Tiếp nhận trực tiếp",
+    "Giải quyết early": "Giải quyết trước hạn",
+    "Giải quyết on_time": "Giải quyết đúng hạn",
+    "Giải quyết late": "Giải quyết trễ hạn",
+}
+LAG_SINCE = {"occurred": "từ khi xảy ra", "arrival": "từ khi vào Kafka"}
 LEVEL_NAMES = {
     "due_soon": "Sắp đến hạn",
     "due_today": "Đến hạn hôm nay",
     "overdue": "Quá hạn",
     "apology_missing": "Chưa xin lỗi",
 }
-
-
-def units() -> list[dict[str, str]]:
-    with UNITS_CSV.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def unit_names(top_level_only: bool = False) -> dict[str, str]:
-    rows = units()
-    if top_level_only:
-        rows = [r for r in rows if not r["parent_id"] and r["report_group"]]
-    return {r["unit_id"]: r["name"] for r in rows}
 
 
 def indicator_names() -> dict[str, str]:
