@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures import APRIL_2022_DAYS
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env
 from tests.integration.test_pipeline import produce, wait_applied
@@ -206,8 +207,8 @@ def test_unit_variable_lists_every_report_row_by_name(stack: Stack, registry: Re
     inner = variable["query"].removeprefix("query_result(").removesuffix(")")
     lines = [query_result_line(r["metric"]) for r in stack.query(inner)]
     options = dict(variable_options(variable, lines))
-    assert options == {u: registry.units[u].name for u in registry.top_level()}
-    assert report_units(stack) == sorted(registry.top_level())
+    assert options == {u: registry.units[u].name for u in registry.top_level(APRIL_2022_DAYS)}
+    assert report_units(stack) == sorted(registry.top_level(APRIL_2022_DAYS))
 
 
 def test_every_panel_query_returns_data(stack: Stack) -> None:
@@ -242,7 +243,7 @@ def snapshot_rates(snapshot: dict[str, Any], registry: Registry) -> dict[tuple[s
     """The appendices' rates per report row, computed from the snapshot's rolled-up rows."""
     rows = {u["unit_id"]: u for u in snapshot["units"]}
     rates = {}
-    for unit_id in registry.top_level():
+    for unit_id in registry.top_level(APRIL_2022_DAYS):
         e = rows[unit_id]
         total = e["received_online"] + e["received_direct"] + e["carried_over"]
         total += e["received_interagency"]
@@ -273,7 +274,9 @@ def test_wall_tables_list_every_report_row_with_the_snapshot_rates(
     for table in wall_tables():
         groups = groups_of(table)
         rows = {
-            u for u in registry.top_level() if re.fullmatch(groups, registry.units[u].report_group)
+            u
+            for u in registry.top_level(APRIL_2022_DAYS)
+            if re.fullmatch(groups, registry.units[u].report_group)
         }
         first, *columns = table["targets"]
         result = stack.query(concrete(first["expr"]))
@@ -292,7 +295,7 @@ def test_wall_tables_list_every_report_row_with_the_snapshot_rates(
             elif "tthc_open_dossiers" in target["expr"]:
                 # Counts: every row has a value, 0 when nothing is in that state.
                 assert set(by_unit(result)) == rows, target["expr"]
-    assert sorted(listed) == sorted(registry.top_level())
+    assert sorted(listed) == sorted(registry.top_level(APRIL_2022_DAYS))
     assert checked == 8
     # Worked by hand in scenario.py: Sở Tư pháp, 10 of 13 resolved early or on time.
     assert expected[(scenario.S, "on_time")] == pytest.approx(10 / 13)
@@ -300,7 +303,7 @@ def test_wall_tables_list_every_report_row_with_the_snapshot_rates(
 
 def test_wall_headline_and_scorecard_equal_the_snapshot(stack: Stack, registry: Registry) -> None:
     rows = {u["unit_id"]: u for u in stack.snapshot["units"]}
-    top = [rows[u] for u in registry.top_level()]
+    top = [rows[u] for u in registry.top_level(APRIL_2022_DAYS)]
     wall = {p["title"]: p for p in dashboards()["tthc-wall.json"]["panels"]}
 
     def single(title: str) -> float:

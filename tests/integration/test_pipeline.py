@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env, produce
+from tthc_monitor.core.periods import PeriodScheme
 from tthc_monitor.core.snapshot import SNAPSHOT_FIELDS
 from tthc_monitor.kafka_admin import end_offsets
 from tthc_monitor.reference.registry import Registry
@@ -85,7 +86,10 @@ def check(document: dict[str, Any], period: str, registry: Registry, extra: dict
         if child in expected:
             expected[parent] = expected[child]  # the only active unit of its subtree
     by_unit = {u["unit_id"]: u for u in document["units"]}
-    assert list(by_unit) == list(registry.units), "one entry per registry unit, in order"
+    scheme = PeriodScheme(15)
+    days = (scheme.start(period).date(), scheme.end(period).date())
+    listed = [u for u in registry.units if registry.in_force_during(u, *days)]
+    assert list(by_unit) == listed, "one entry per unit in force in the period, in order"
     for unit_id, unit in by_unit.items():
         got = {k: v for k, v in unit.items() if k not in ("unit_id", "name", "parent_id")}
         want = expected_entry(registry, unit_id, expected.get(unit_id, {}))

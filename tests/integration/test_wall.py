@@ -27,11 +27,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis as AsyncRedis
 
+from tests.fixtures import APRIL_2022_DAYS
 from tests.integration import scenario
 from tests.integration.conftest import ROOT, Env
 from tests.programs import require
 from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.embedded import free_port
+from tthc_monitor.reference.bundled import bundled_path
 from tthc_monitor.reference.registry import load_registry
 from tthc_monitor.store.freshness import read_freshness, record_applied
 from tthc_monitor.store.keys import Keys
@@ -81,6 +83,13 @@ def serving(env: Env, log: Path, *args: str, **extra: str) -> Iterator[str]:
 
 @pytest.fixture
 def served(env: Env, tmp_path: Path) -> Iterator[tuple[Env, str]]:
+    # The page test sends events dated today to 2022 units, so it runs on the 2022 units
+    # without their end date (a province that has not reorganised): with the bundled
+    # versions they would be refused as out of force, as they should.
+    units = tmp_path / "units-2022.csv"
+    rows = bundled_path("quangtri/units/quangtri-2022.csv").read_text(encoding="utf-8")
+    units.write_text(rows.replace(",2025-07-01,", ",,"), encoding="utf-8")
+    env.extra["TTHC_UNITS"] = str(units)
     source = tmp_path / "scenario.jsonl"
     source.write_bytes(b"\n".join(scenario.stream()) + b"\n")
     env.cli("replay", str(source), "--skip-invalid")
@@ -276,7 +285,7 @@ def test_month_wall_shows_every_unit(env: Env, month: Path, tmp_path: Path) -> N
     clock.write_text(MONTH_NOW.isoformat())
     env.cli("replay", str(month), timeout=600)
     registry = load_registry()
-    report_rows = set(registry.top_level())
+    report_rows = set(registry.top_level(APRIL_2022_DAYS))
     assert len(report_rows) == 33
     with (
         serving(

@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -316,22 +317,26 @@ def groups_of(table: dict[str, Any]) -> str:
 
 
 def test_wall_shows_every_report_row_without_scrolling() -> None:
+    """Every report row of a 2022 period fits without scrolling; the 78 commune-level
+    units of 2025 all have a line too (their table scrolls: docs/dashboards.md)."""
     registry = load_registry()
     tables = wall_tables()
     assert len(tables) == 2
-    shown = []
-    for table in tables:
-        groups = groups_of(table)
-        rows = [
-            unit_id
-            for unit_id in registry.top_level()
-            if re.fullmatch(groups, registry.units[unit_id].report_group)
-        ]
-        capacity = table_lines(table["gridPos"]["h"])
-        assert len(rows) <= capacity, f"{table['title']}: {len(rows)} rows, {capacity} lines"
-        shown += rows
-    assert sorted(shown) == sorted(registry.top_level()), "each report row in exactly one table"
-    assert len(shown) >= 32
+    for during, fits in (
+        ((date(2022, 3, 15), date(2022, 4, 15)), True),
+        ((date(2025, 7, 15), date(2025, 8, 15)), False),
+    ):
+        top = registry.top_level(during)
+        shown = []
+        for table in tables:
+            groups = groups_of(table)
+            rows = [u for u in top if re.fullmatch(groups, registry.units[u].report_group)]
+            capacity = table_lines(table["gridPos"]["h"])
+            if fits:
+                assert len(rows) <= capacity, f"{table['title']}: {len(rows)} rows, {capacity}"
+            shown += rows
+        assert sorted(shown) == sorted(top), "each report row in exactly one table"
+        assert len(shown) >= 32
 
 
 def test_wall_tables_are_sorted_and_say_so() -> None:

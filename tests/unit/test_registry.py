@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.fixtures import SEED
 from tthc_monitor.reference import (
     PROCEDURE_COLUMNS,
     UNIT_COLUMNS,
+    UNIT_VERSION_COLUMNS,
     ReferenceDataError,
     Registry,
     bundled_path,
@@ -20,6 +22,9 @@ from tthc_monitor.reference import (
     load_registry,
     load_units,
 )
+
+# The April 2022 report's period: its rows are the 2022 units (registry versions).
+APRIL_2022 = (date(2022, 3, 15), date(2022, 4, 15))
 
 # Spelling variants of the seed (CHECKS.md, "Spelling variants") -> the name as PL1 prints it.
 NAME_ALIASES = {"UBND huyện đảo Côn Cỏ": "UBND huyện đảo Cồn Cỏ"}
@@ -86,7 +91,7 @@ def unit_id_of(registry: Registry, printed: str) -> str:
 
 def test_bundled_files_load_with_exact_headers(registry: Registry) -> None:
     for name, columns in (
-        ("quangtri/units.csv", UNIT_COLUMNS),
+        ("quangtri/units/quangtri-2022.csv", UNIT_COLUMNS + UNIT_VERSION_COLUMNS),
         ("quangtri/procedures.csv", PROCEDURE_COLUMNS),
     ):
         path = bundled_path(name)
@@ -132,7 +137,7 @@ def test_every_seed_unit_name_is_in_the_registry(registry: Registry, appendix: s
 
 def test_top_level_units_are_the_33_reported_rows(registry: Registry) -> None:
     pl1 = seed_rows("appendix1_online_reception.csv")
-    top = registry.top_level()
+    top = registry.top_level(APRIL_2022)
     assert len(top) == 33
     assert {unit_id_of(registry, row["unit_name"]) for row in pl1} == set(top)
     assert [registry.unit(u).report_order for u in top] == list(range(1, 34))
@@ -315,8 +320,10 @@ def test_tree_queries(registry: Registry) -> None:
     assert set(registry.subtree("cuc-thue")) == {"cuc-thue"} | {
         f"chi-cuc-thue-{d}" for d in DISTRICTS
     }
-    assert registry.top_level()[0] == "so-tu-phap"
-    assert registry.top_level()[-1] == "ubnd-con-co"
+    assert registry.top_level(APRIL_2022)[0] == "so-tu-phap"
+    assert registry.top_level(APRIL_2022)[-1] == "ubnd-con-co"
+    # From 1 July 2025 the report rows are the 78 commune-level units (registry versions).
+    assert len(registry.top_level((date(2025, 7, 15), date(2025, 8, 15)))) == 78
 
 
 def test_unknown_ids_raise_clear_key_errors(registry: Registry) -> None:
@@ -335,7 +342,7 @@ def test_registry_is_read_only(registry: Registry) -> None:
 
 
 def test_registry_constructor_checks_consistency() -> None:
-    units = load_units(bundled_path("quangtri/units.csv"))
+    units = load_units(bundled_path("quangtri/units/quangtri-2022.csv"))
     procedures = load_procedures(bundled_path("quangtri/procedures.csv"))
     broken = dict(units)
     broken["x"] = units["so-tu-phap"].model_copy(update={"unit_id": "x", "parent_id": "zz"})

@@ -130,11 +130,23 @@ def test_a_folder_of_files_is_one_registry_and_predecessor_sets_successor(
     assert registry.versioned
 
 
-def test_a_file_without_validity_columns_is_always_in_force() -> None:
+def test_a_file_without_validity_columns_is_always_in_force(tmp_path: Path) -> None:
+    path = _write(tmp_path / "units.csv", HEADER + "\nb,B,,commune,c,,IV,0\n")
+    registry = load_registry(path, _procedures(tmp_path))
+    assert not registry.versioned
+    assert registry.in_force("b", datetime(1990, 1, 1).date())
+    assert registry.in_force("b", datetime(2090, 1, 1).date())
+
+
+def test_the_bundled_registry_has_the_2022_and_the_2025_units() -> None:
     registry = load_registry()
-    assert not registry.versioned or all(
-        registry.in_force(u, datetime(2022, 4, 1).date()) for u in registry.top_level()
-    )
+    assert registry.versioned
+    april_2022, july_2025 = datetime(2022, 4, 1).date(), datetime(2025, 7, 1).date()
+    in_2022 = [u for u in registry.top_level() if registry.in_force(u, april_2022)]
+    in_2025 = [u for u in registry.top_level() if registry.in_force(u, july_2025)]
+    assert len(in_2022) == 33 and len(in_2025) == 78
+    assert all(registry.unit(u).kind == "commune_center" for u in in_2025)
+    assert registry.successions() == ()  # no verified successor: the template is empty
 
 
 @pytest.mark.parametrize(

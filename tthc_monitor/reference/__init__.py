@@ -4,6 +4,7 @@ from tthc_monitor.reference.bundled import bundled_path
 from tthc_monitor.reference.csv_files import (
     PROCEDURE_COLUMNS,
     UNIT_COLUMNS,
+    UNIT_VERSION_COLUMNS,
     load_procedures,
     load_units,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "PROCEDURE_COLUMNS",
     "PROCEDURE_SCOPE_KIND",
     "UNIT_COLUMNS",
+    "UNIT_VERSION_COLUMNS",
     "Issue",
     "ReferenceDataError",
     "Registry",

@@ -210,6 +210,8 @@ def unit_table(
 
     members: dict[str, list[tuple[str, dict[str, int]]]] = {g.id: [] for g in profile.groups}
     for unit_id in registry.top_level():
+        if unit_id not in units and registry.versioned:
+            continue  # not in the snapshot: out of force in the period, with no figure
         values = make_values(unit_entry(units, unit_id))
         if unit_id in hidden and not any(values.values()):
             continue
