@@ -25,6 +25,9 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer
 from redis.asyncio import Redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import wait_stable
 from tthc_monitor.core.alerts import Alert
 from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.core.schedule import epoch
@@ -71,7 +74,8 @@ def latency(dossiers: int, services: Mapping[str, str] | None = None) -> list[fl
             stderr=subprocess.STDOUT,
         )
         try:
-            time.sleep(8)  # the worker joins its group
+            # The worker holds its partitions before the first event is published.
+            wait_stable(bootstrap, env["TTHC_CONSUMER_GROUP"], 1)
             now = datetime.now(LOCAL_TZ).replace(microsecond=0)
             producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
             for n in range(dossiers):
@@ -82,8 +86,9 @@ def latency(dossiers: int, services: Mapping[str, str] | None = None) -> list[fl
                     "type": "received",
                     "dossier_id": f"BA{n:06d}",
                     "occurred_at": now.isoformat(),
-                    "unit_id": "so-tu-phap",
-                    "procedure_id": "qt.so-tu-phap.002",
+                    # A unit in force today (the 2022 units ended on 30 June 2025).
+                    "unit_id": "xa-19741",
+                    "procedure_id": "qt.cap-xa.015",
                     "channel": "direct",
                     "due_at": due.isoformat(),
                 }

@@ -17,9 +17,12 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ACLOperation
+from kafka.errors import CoordinatorNotAvailableError
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -265,13 +268,42 @@ def ratio(value: float, baseline: float) -> str:
     return f"{value / baseline:.2f}" if baseline else "n/a"
 
 
+class GroupAdmin(KafkaAdminClient):  # type: ignore[misc]  # kafka-python has no types
+    """``KafkaAdminClient`` whose ``describe_groups`` also reads tansu's answer.
+
+    kafka-python 3.0.12 always asks DescribeGroups (v3+; v5 is what tansu offers) for the
+    group's authorized operations and turns every bit set in the answer into an
+    ``ACLOperation``, which names bits 3-14 only. Apache Kafka sets only bits of
+    operations it knows; tansu answers -1 (all 32 bits), asked or not, so bit 15 raised
+    ``ValueError: 15 is not a valid ACLOperation``. Bits that name no operation are
+    dropped here: Apache Kafka sends none, so its answers are read as before, and the
+    group's state and members, all the bench reads, are untouched either way.
+    """
+
+    def _process_acl_operations(self, obj: dict[str, Any]) -> dict[str, Any]:
+        operations = obj.get("authorized_operations")
+        if operations is not None:
+            known = {op.value for op in ACLOperation} - {
+                ACLOperation.UNKNOWN,
+                ACLOperation.ANY,
+                ACLOperation.ALL,
+            }
+            obj["authorized_operations"] = sorted(
+                ACLOperation(bit).name for bit in operations if bit in known
+            )
+        return obj
+
+
 def wait_stable(bootstrap: str, group: str, members: int, timeout: float = 180.0) -> float:
     """Seconds until the group is Stable with ``members`` members."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-group")
+    admin = GroupAdmin(bootstrap_servers=bootstrap, client_id="bench-group")
     started = time.monotonic()
     try:
         while time.monotonic() - started < timeout:
-            info = admin.describe_groups([group]).get(group, {})
+            try:
+                info = admin.describe_groups([group]).get(group, {})
+            except CoordinatorNotAvailableError:  # the group's coordinator is being chosen
+                info = {}
             if info.get("group_state") == "Stable" and len(info.get("members", ())) == members:
                 return time.monotonic() - started
             time.sleep(0.5)

@@ -13,6 +13,8 @@ Figures (NAME), each also runnable alone as ``python bench/NAME.py``:
   floor) and by a bare aiokafka consumer (the stack floor), each counting from its
   first applied event to its last;
 * replay: the same file through ``tthc-monitor replay``;
+* rebuild: ``tthc-monitor rebuild`` of the April 2022 month (180,877 events) from an
+  8-partition topic, messages/s of the whole process (bench/rebuild.py);
 * latency: publish → applied in Redis and → visible on /metrics at 2,000 events/s,
   against the stack floor (bench/latency.py);
 * alerts: overdue alerts' delay from fire time to the alerts topic through a real
@@ -26,12 +28,16 @@ Figures (NAME), each also runnable alone as ``python bench/NAME.py``:
   running, against month 3 (bench/retention.py; in-process, no Kafka);
 * scrape: /metrics p50/p99 with 24 months of history and 1,000,000 / 100,000 open
   spans written into Redis, against the 100 ms target and the former full read
-  (bench/scrape.py; in-process, no Kafka).
+  (bench/scrape.py; in-process, no Kafka);
+* cdc_latency: a row written in PostgreSQL → its figure on /metrics through Debezium and
+  the translator, against publishing the same event to the topic (bench/cdc_latency.py;
+  starts its own stack with scripts/services.sh and scripts/cdc.sh, whatever the
+  servers named above).
 
 Sizes (full / --quick): throughput and replay 1,000,000 / 60,000 events (--events
 overrides); latency 60 / 10 s of steady publishing; timers 1,000,000 / 100,000 open
-dossiers; scaleout 180,877 / 20,000 events; snapshot always the whole month; retention
-24 months of 67,716 / 6,772 dossiers a month.
+dossiers; scaleout 180,877 / 20,000 events; snapshot and rebuild always the whole month;
+retention 24 months of 67,716 / 6,772 dossiers a month.
 """
 
 from __future__ import annotations
@@ -50,7 +56,17 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import alerts, latency, retention, scaleout, scrape, snapshot, timers
+from bench import (
+    alerts,
+    cdc_latency,
+    latency,
+    rebuild,
+    retention,
+    scaleout,
+    scrape,
+    snapshot,
+    timers,
+)
 from bench.common import (
     ROOT,
     cli,
@@ -74,6 +90,7 @@ from tthc_monitor.embedded import Embedded, free_port
 FIGURES = (
     "throughput",
     "replay",
+    "rebuild",
     "latency",
     "alerts",
     "timers",
@@ -81,6 +98,7 @@ FIGURES = (
     "scaleout",
     "retention",
     "scrape",
+    "cdc_latency",
 )
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -163,6 +181,10 @@ def run_figure(name: str, env: dict[str, str], args: argparse.Namespace, folder:
         print(f"faust_floor: {rates['faust_floor']:,.0f} events/s (baseline)", flush=True)
         print(f"stack_floor: {rates['stack_floor']:,.0f} events/s (baseline)", flush=True)
         return {"events": total, **rates}
+    if name == "rebuild":
+        result = rebuild.rebuild_month(env, folder)
+        rebuild.report(result)
+        return result
     if name == "latency":
         rate, seconds = 2000.0, 10.0 if quick else 60.0
         path, _ = events_file(int(rate * seconds) + latency.WARM_UP, folder)
@@ -202,6 +224,10 @@ def run_figure(name: str, env: dict[str, str], args: argparse.Namespace, folder:
     if name == "scrape":
         result = scrape.scrape_figure(env["TTHC_REDIS_URL"], quick)
         scrape.report(result)
+        return result
+    if name == "cdc_latency":
+        result = cdc_latency.measure(10 if quick else 30, 0.02, folder)
+        cdc_latency.report(result)
         return result
     path, total = events_file(20_000 if quick else 180_877, folder)
     result = scaleout.scaleout(env, path, total, [1, 2, 4], folder)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,7 +57,7 @@ def load(url: str, namespace: str, open_spans: int, scheme: PeriodScheme) -> lis
     client = redis.Redis.from_url(url)
     with client.pipeline(transaction=False) as pipe:
         for period in periods:
-            values: dict[str, int] = {}
+            values: dict[FieldT, EncodableT] = {}
             for unit_id in units:
                 for metric in FLOW_METRICS:
                     values[f"{unit_id}|{metric}"] = rng.randint(1, 400)

@@ -37,14 +37,21 @@ def stream_a_third(
     make_env: Callable[..., Env],
     tmp_path: Path,
 ) -> tuple[Lines, Env, subprocess.Popen[bytes]]:
-    """The lines published on the private Redis's env, a worker applying them, a third
-    applied: the moment the Redis faults strike."""
+    """A worker on the private Redis's env with the first third of the lines applied:
+    the moment the Redis faults strike. The rest is published by ``the_rest`` after the
+    fault, so the worker surely meets the outage with a batch in hand (publishing it all
+    up front raced the worker, which could finish before the fault)."""
     references.start(lines)
     env = make_env(Services(services.kafka, private_redis.url))
-    produce(env.services.kafka, env.topic, lines)
+    third = len(lines) // 3
+    produce(env.services.kafka, env.topic, lines[:third])
     worker = env.start_worker(tmp_path)
-    wait_for("a third applied", lambda: applied(env) >= len(lines) // 3, env)
+    wait_for("a third applied", lambda: applied(env) >= third, env)
     return lines, env, worker
+
+
+def the_rest(env: Env, lines: Lines) -> None:
+    produce(env.services.kafka, env.topic, lines[len(lines) // 3 :])
 
 
 @pytest.mark.parametrize("stop", ["sigkill", pytest.param("shutdown", marks=full_only)])
@@ -65,6 +72,7 @@ def test_redis_restarted_mid_stream(
         private_redis.kill()
     else:
         private_redis.shutdown()
+    the_rest(env, lines)
     time.sleep(OUTAGE)
     private_redis.start()  # same port, same directory: the AOF is read back
     wait_applied(env)
@@ -157,6 +165,7 @@ def test_worker_stopped_during_an_outage_exits_and_nothing_is_lost(
         subset(month_lines, 12, salt=3), references, services, private_redis, make_env, tmp_path
     )
     private_redis.kill()
+    the_rest(env, lines)
     wait_for(
         "the worker retrying",
         lambda: "cannot apply a batch" in env.logs[0].read_text(errors="replace"),

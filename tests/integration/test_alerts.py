@@ -36,6 +36,9 @@ LAND = "1.004227"
 SO = "so-tu-phap"
 XA = "xa-cam-lo"
 VP = "cn-vpdkdd-cam-lo"
+# 2026: the 2022 units ended on 30 June 2025; a commune of the merged province.
+COMMUNE = "xa-19741"
+COMMUNE_PROCEDURE = "qt.cap-xa.015"
 
 
 def at(value: str) -> datetime:
@@ -94,10 +97,10 @@ def scenario() -> list[tuple[datetime, dict[str, Any]]]:
         # Received at 09:00 due the same day, known at 11:00: due_today fires late.
         ("2022-02-07 11:00", received("A6", "2022-02-07 09:00", SO, JUSTICE, "2022-02-07 17:00")),
         # The compensatory working Saturday 10/1/2026.
-        (None, received("B1", "2026-01-08 09:00", SO, JUSTICE, "2026-01-12 17:00")),
-        (None, raw("resolved", "B1", "2026-01-12 10:00", SO)),
-        (None, received("B2", "2026-01-08 09:30", SO, JUSTICE, "2026-01-10 17:00")),
-        (None, raw("resolved", "B2", "2026-01-10 16:00", SO)),
+        (None, received("B1", "2026-01-08 09:00", COMMUNE, COMMUNE_PROCEDURE, "2026-01-12 17:00")),
+        (None, raw("resolved", "B1", "2026-01-12 10:00", COMMUNE)),
+        (None, received("B2", "2026-01-08 09:30", COMMUNE, COMMUNE_PROCEDURE, "2026-01-10 17:00")),
+        (None, raw("resolved", "B2", "2026-01-10 16:00", COMMUNE)),
     ]
     out = [(at(arrival) if arrival else at(e["occurred_at"]), e) for arrival, e in events]
     return sorted(out, key=lambda pair: pair[0])
