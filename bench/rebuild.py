@@ -9,7 +9,10 @@ figure is messages per second of the whole process, timed around it as ``replay`
 (interpreter start, reference data, topic listing and the closing progress record
 included); the command's own timing (its ``--json`` ``seconds``, the figure quoted by
 earlier rounds in docs/benchmarks.md) is printed beside it. The run fails unless the
-rebuild reports itself complete and read every message published.
+rebuild reports itself complete and read every message published. The rebuild runs
+with its default ``--processes`` (one per core); ``rebuild_topic(..., processes=N)``
+chooses, and adds the CPU per message of the command's processes and of Redis
+(bench/usage.py; bench/processes.py compares 1 and 2 processes).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +37,35 @@ from bench.common import (
     services,
     simulate_month,
 )
+from bench.usage import Usage
 from tthc_monitor.embedded import Embedded
 
 
-def rebuild_month(env: dict[str, str], folder: Path) -> dict[str, Any]:
-    """Publish the month to a fresh topic, rebuild a fresh namespace from it; figures."""
+def publish_month(env: dict[str, str], folder: Path) -> tuple[str, int]:
+    """The month on a fresh topic: (topic, messages)."""
     path = simulate_month(folder)
     with path.open("rb") as handle:
         total = sum(1 for _ in handle)
-    tag = new_tag()
-    topic, namespace = f"benchrb-{tag}", f"benchrb{tag}"
+    topic = f"benchrb-{new_tag()}"
     produce(env["TTHC_KAFKA_BOOTSTRAP"], topic, path)
+    return topic, total
+
+
+def rebuild_month(
+    env: dict[str, str], folder: Path, processes: int | None = None
+) -> dict[str, Any]:
+    """Publish the month to a fresh topic, rebuild a fresh namespace from it; figures."""
+    topic, total = publish_month(env, folder)
+    return rebuild_topic(env, folder, topic, total, processes)
+
+
+def rebuild_topic(
+    env: dict[str, str], folder: Path, topic: str, total: int, processes: int | None = None
+) -> dict[str, Any]:
+    """``tthc-monitor rebuild [--processes N]`` of ``topic`` into a fresh namespace:
+    rate, CPU of the command (its processes) and of Redis, per message."""
+    tag = new_tag()
+    namespace = f"benchrb{tag}"
     figures = folder / f"rebuild-{tag}.json"
     run_env = env | {
         "TTHC_TOPIC": topic,
@@ -53,17 +73,17 @@ def rebuild_month(env: dict[str, str], folder: Path) -> dict[str, Any]:
         "TTHC_ALERTS_TOPIC": f"{topic}-alerts",
         "TTHC_NAMESPACE": namespace,
     }
+    extra = ["--processes", str(processes)] if processes else []
     try:
-        started = time.perf_counter()
-        done = subprocess.run(
-            cli("rebuild", "--json", str(figures)),
-            env=run_env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.perf_counter() - started
+        with Usage(env["TTHC_REDIS_URL"]) as usage:
+            done = subprocess.run(
+                cli("rebuild", "--json", str(figures), *extra),
+                env=run_env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
     finally:
         drop_namespace(env["TTHC_REDIS_URL"], namespace)
     if done.returncode != 0:
@@ -77,8 +97,11 @@ def rebuild_month(env: dict[str, str], folder: Path) -> dict[str, Any]:
     return {
         "messages": total,
         "partitions": PARTITIONS,
-        "messages_per_s": total / seconds,
-        "seconds": seconds,
+        "processes": processes,
+        "messages_per_s": total / usage.seconds,
+        "seconds": usage.seconds,
+        "cpu_us_per_message": usage.cpu * 1e6 / total,
+        "redis_cpu_us_per_message": usage.redis_cpu * 1e6 / total,
         "command_seconds": document["seconds"],
         "command_messages_per_s": total / document["seconds"],
         "applied": document["applied"],

@@ -15,6 +15,9 @@ Figures (NAME), each also runnable alone as ``python bench/NAME.py``:
 * replay: the same file through ``tthc-monitor replay``;
 * rebuild: ``tthc-monitor rebuild`` of the April 2022 month (180,877 events) from an
   8-partition topic, messages/s of the whole process (bench/rebuild.py);
+* processes: ``replay`` and ``rebuild`` of the month with ``--processes`` 1 and 2,
+  alternately, medians of 3 runs (1 with --quick): events/s, the speed-up per added
+  process and CPU per event of the command and of Redis (bench/processes.py);
 * latency: publish → applied in Redis and → visible on /metrics at 2,000 events/s,
   against the stack floor (bench/latency.py);
 * alerts: overdue alerts' delay from fire time to the alerts topic through a real
@@ -60,6 +63,7 @@ from bench import (
     alerts,
     cdc_latency,
     latency,
+    processes,
     rebuild,
     retention,
     scaleout,
@@ -91,6 +95,7 @@ FIGURES = (
     "throughput",
     "replay",
     "rebuild",
+    "processes",
     "latency",
     "alerts",
     "timers",
@@ -185,6 +190,10 @@ def run_figure(name: str, env: dict[str, str], args: argparse.Namespace, folder:
         result = rebuild.rebuild_month(env, folder)
         rebuild.report(result)
         return result
+    if name == "processes":
+        measured = processes.measure(env, folder, [1, 2], 1 if quick else 3)
+        processes.report(measured)
+        return measured
     if name == "latency":
         rate, seconds = 2000.0, 10.0 if quick else 60.0
         path, _ = events_file(int(rate * seconds) + latency.WARM_UP, folder)

@@ -32,6 +32,7 @@ from streams.ledger import WorkerLedger
 from streams.source import Ack, feed
 from tthc_monitor.alerting.sinks import KafkaSink, WebhookSink
 from tthc_monitor.alerting.sweeper import Sink, Sweeper
+from tthc_monitor.cdc.mapping import OneStopMapping
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import faust_credentials, redis_client
 from tthc_monitor.pipeline import Decoded, always, build
@@ -119,9 +120,13 @@ def leave_unapplied(batch: Sequence[Decoded]) -> None:
     os._exit(EXIT_STOPPED_UNAPPLIED)
 
 
-def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
+def create_app(
+    settings: Settings, clock: Clock = local_now, cdc_mapping: OneStopMapping | None = None
+) -> faust.App:
     """``clock`` tells the automatic freeze (and the adjustment listing) what time it is,
-    and which alerts are due."""
+    and which alerts are due. With ``cdc_mapping`` the app also hosts the change-data-
+    capture translator's agent (streams/translator.py; docs/cdc.md, "Where the
+    translator runs")."""
     settings.faust_data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         # The app id is also the Kafka consumer group.
@@ -189,6 +194,11 @@ def create_app(settings: Settings, clock: Clock = local_now) -> faust.App:
     )
     async def compact_and_prune() -> None:
         await timers.compact_and_prune(stores.retention)
+
+    if cdc_mapping is not None:
+        from streams.translator import add_translator
+
+        add_translator(app, settings, cdc_mapping, on_stop=leave_unapplied)
 
     backlog = timers.Backlog(settings, stores.store)
 

@@ -274,34 +274,7 @@ def test_one_stop_database_counts_exactly_as_the_replay(
         assert "CDC-LOI" not in json.dumps(letter)  # a reference, not the row
 
     for period in PERIODS:
-        out = tmp_path / f"replay-{period}.json"
-        replay_env = env.vars() | {"TTHC_NAMESPACE": f"{env.namespace}r{period}"}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tthc_monitor.cli.main",
-                "replay",
-                str(played),
-                "--period",
-                period,
-                "--json",
-                str(out),
-            ],
-            env=replay_env,
-            capture_output=True,
-            text=True,
-            timeout=WAIT,
-            cwd=ROOT,
-            check=True,
-        )
-        replayed = json.loads(out.read_text())
-        captured = snapshot(env, period, tmp_path)
-        assert {**captured, "as_of": None} == {**replayed, "as_of": None}, period
-        client = env.redis()
-        keys = list(client.scan_iter(f"{env.namespace}r{period}:*"))
-        if keys:
-            client.delete(*keys)
+        assert_same_as_replay(env, played, period, tmp_path)
     print(
         f"cdc end to end: {len(events)} events of {rows} dossiers; simulate "
         f"{simulated - started:.1f} s; generator {first.seconds + second.seconds:.1f} s "
@@ -310,3 +283,104 @@ def test_one_stop_database_counts_exactly_as_the_replay(
         f"{resnapshot_seconds:.1f} s; whole test {time.monotonic() - started:.1f} s",
         file=sys.stderr,
     )
+
+
+def assert_same_as_replay(env: Env, played: Path, period: str, tmp_path: Path) -> None:
+    """The period's snapshot of what was captured equals ``replay`` of the played events."""
+    out = tmp_path / f"replay-{period}.json"
+    replay_env = env.vars() | {"TTHC_NAMESPACE": f"{env.namespace}r{period}"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tthc_monitor.cli.main",
+            "replay",
+            str(played),
+            "--period",
+            period,
+            "--json",
+            str(out),
+        ],
+        env=replay_env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd=ROOT,
+        check=True,
+    )
+    replayed = json.loads(out.read_text())
+    captured = snapshot(env, period, tmp_path)
+    assert {**captured, "as_of": None} == {**replayed, "as_of": None}, period
+    client = env.redis()
+    keys = list(client.scan_iter(f"{env.namespace}r{period}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_the_worker_hosts_the_translator(env: Env, capture: Capture, tmp_path: Path) -> None:
+    """``worker`` with TTHC_CDC_MAPPING: one process runs both agents on the same
+    pipeline steps; a smaller month, its unmappable row one dead letter."""
+    month = tmp_path / "month.jsonl"
+    env.cli("simulate", "quangtri-2022-04", "--out", str(month))
+    events = generator.subset(generator.read_events(month), 40, 2500)
+    played = tmp_path / "played.jsonl"
+    played.write_text(
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8"
+    )
+    database, prefix = f"db_{env.tag}", f"os{env.tag}"
+    capture.script("createdb", database)
+    capture.script(
+        "register",
+        extra={
+            "TTHC_CDC_CONNECTOR": f"onestop-{env.tag}",
+            "TTHC_CDC_TOPIC_PREFIX": prefix,
+            "TTHC_CDC_SLOT": f"slot_{env.tag}",
+            "TTHC_CDC_DATABASE": database,
+        },
+    )
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        MAPPING.read_text(encoding="utf-8").replace(
+            'topic_prefix = "onestop"', f'topic_prefix = "{prefix}"'
+        ),
+        encoding="utf-8",
+    )
+    log = tmp_path / "worker-cdc.log"
+    env.logs.append(log)
+    env.workers.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tthc_monitor.cli.main",
+                "worker",
+                "--web-port",
+                str(free_port()),
+            ],
+            env=env.vars() | {"TTHC_CDC_MAPPING": str(mapping)},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    )
+    dsn = capture.database(database)
+    generator.play(dsn, events)
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO dossier (dossier_code, unit_code, procedure_code, channel_code,"
+            " status_code, received_at, created_at) VALUES ('CDC-LOI-0002', %s, %s, '9', '2',"
+            " '2022-04-05 08:00', '2022-04-05 08:00')",
+            (events[0]["unit_id"], events[0]["procedure_id"]),
+        )
+    stats = env.wait_stats(lambda s: s.get("applied", 0) >= len(events), timeout=WAIT)
+    assert stats["applied"] == len(events), stats
+    deadline = time.monotonic() + 120
+    while not [d for d in dead_letters(env) if d["topic"].startswith(prefix)]:
+        assert time.monotonic() < deadline, "no dead letter for the unmappable row"
+        time.sleep(1)
+    [letter] = [d for d in dead_letters(env) if d["topic"].startswith(prefix)]
+    assert letter["field"] == "dossier.events[0]:received.channel_code"
+    assert "CDC-LOI" not in json.dumps(letter)
+    assert_same_as_replay(env, played, "2022-04", tmp_path)
+    text = log.read_text(errors="replace")
+    assert text.count("dead letter at topic") == 1 and "CDC-LOI" not in text

@@ -290,7 +290,8 @@ def run_in_process(
     monkeypatch.setattr(rebuild, "make_consumer", wrapped)
     monkeypatch.setattr(rebuild, "REFETCH_SECONDS", 1.0)
     monkeypatch.setattr(rebuild, "STALL_SECONDS", 2.0)
-    status = cli_main.main(["rebuild", "--json", str(summary)])
+    # One process: the wrapped consumer must be this process's to be inspected.
+    status = cli_main.main(["rebuild", "--json", str(summary), "--processes", "1"])
     (consumer,) = consumers
     return status, consumer
 

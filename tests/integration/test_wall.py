@@ -349,6 +349,7 @@ def test_month_wall_shows_every_unit(env: Env, month: Path, tmp_path: Path) -> N
             assert row["unit_name"] in text and "quá hạn" in text
             assert re.search(r"quá hạn \d+ ngày làm việc|quá hạn \d+(,\d)? giờ", text), text
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.wait_for_function("document.body.dataset.trends === 'ready'")  # trend lines drawn
         page.screenshot(path=str(SCREENSHOTS / "wall.png"))
 
         # The pages turn by themselves.

@@ -1,5 +1,6 @@
 """The pure parts of the CDC adapters: the translator's message decoding and the
-generator's sampling and wall-clock conversion (the I/O is in tests/integration)."""
+generator's sampling and wall-clock conversion (the I/O is in tests/integration; the
+translator's whole chain in tests/unit/test_cdc_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,25 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from streams.translator import translate_message
 from tthc_monitor.cdc.generator import local, subset
-from tthc_monitor.cdc.mapping import load
+from tthc_monitor.cdc.mapping import OneStopMapping, load
+from tthc_monitor.pipeline import Position, Raw, Translated
+from tthc_monitor.pipeline.translate import decode_envelope, translate_envelope
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = load(ROOT / "examples" / "one-stop" / "mapping.toml")
 
 
+def translate_message(value: bytes | None, topic: str, mapping: OneStopMapping) -> Translated:
+    return translate_envelope(decode_envelope(Raw(Position(topic, 0, 0), value), mapping), mapping)
+
+
 def test_tombstones_are_skipped_and_garbage_is_unmapped() -> None:
-    assert translate_message(None, "onestop.public.dossier", MAPPING) is None
+    tombstone = translate_message(None, "onestop.public.dossier", MAPPING)
+    assert (tombstone.events, tombstone.rejection) == ((), None)
     garbage = translate_message(b"\xff{", "onestop.public.dossier", MAPPING)
-    assert garbage is not None and garbage.events == []
-    assert [u.reason for u in garbage.unmapped] == ["message is not JSON"]
-    assert garbage.unmapped[0].table == "dossier"
+    assert garbage.events == () and garbage.rejection is not None
+    assert garbage.rejection.reason == "dossier: message is not JSON"
 
 
 def test_the_topic_names_the_table() -> None:
@@ -35,10 +41,10 @@ def test_the_topic_names_the_table() -> None:
     }
     value = json.dumps({"op": "c", "before": None, "after": row}).encode()
     translated = translate_message(value, "onestop.public.processing_log", MAPPING)
-    assert translated is not None
     assert [e["type"] for e in translated.events] == ["transferred"]
     other = translate_message(value, "elsewhere.public.processing_log", MAPPING)
-    assert other is not None and other.unmapped[0].reason == "no mapping for this table"
+    assert other.rejection is not None
+    assert other.rejection.reason == "row change: no mapping for this table"
 
 
 def test_local_wall_clock_of_an_instant() -> None:

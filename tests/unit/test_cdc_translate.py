@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tthc_monitor.cdc.dead_letter import dead_letter
+from tthc_monitor.cdc.dead_letter import rejection
 from tthc_monitor.cdc.mapping import MappingError, OneStopMapping, load, parse
-from tthc_monitor.cdc.translate import Translation, event_id, translate
+from tthc_monitor.cdc.translate import UNAVAILABLE, Translation, event_id, translate, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = load(ROOT / "examples" / "one-stop" / "mapping.toml")
@@ -426,17 +425,41 @@ def test_topics_follow_debezium_naming() -> None:
     assert MAPPING.table_of_topic("other.public.dossier") is None
 
 
-def test_dead_letter_refers_to_the_row_without_copying_it() -> None:
-    raw = json.dumps(change("c", None, dossier(channel_code="9"))).encode()
-    [unmapped] = run("dossier", json.loads(raw)).unmapped
-    key, value, headers = dead_letter(
-        unmapped, raw, b'{"dossier_code":"D"}', ("onestop.public.dossier", 0, 42)
+def test_the_reasons_of_one_change_are_one_rejection() -> None:
+    [unmapped] = run("dossier", change("c", None, dossier(channel_code="9"))).unmapped
+    single = rejection([unmapped])
+    assert single.field == "dossier.events[0]:received.channel_code"
+    assert single.reason == unmapped.describe() and single.kind == "invalid"
+    digitized = micros("2022-04-04T09:00")
+    both = dossier(channel_code="9", components_digitized_at=digitized, digitization_code="9")
+    joined = rejection(run("dossier", change("c", None, both)).unmapped)
+    assert joined.reason.count("; ") == 1 and "[codes.channel]" in joined.reason
+    assert joined.field == (
+        "dossier.events[0]:received.channel_code, dossier.events[4]:digitized.digitization_code"
     )
-    assert key is None
-    body = json.loads(value)
-    assert (body["topic"], body["partition"], body["offset"]) == ("onestop.public.dossier", 0, 42)
-    assert body["size"] == len(raw) and body["field"] == "dossier.events[0]:received.channel_code"
-    assert b"ref-0000001" not in value and b"ref-0000001" not in b"".join(headers.values())
-    assert headers["tthc-source"] == b"onestop.public.dossier:0:42"
-    copied = dead_letter(unmapped, raw, b"k", ("t", 0, 1), payload="copy")
-    assert copied[:2] == (b"k", raw)
+    refused = run("dossier", change("c", None, dossier(unit_code="Sở Tư pháp"))).unmapped
+    assert rejection(refused).event_id == refused[0].event_id
+    with pytest.raises(ValueError):
+        rejection([])
+
+
+def test_debezium_placeholder_is_never_a_value() -> None:
+    # An UPDATE of a table without REPLICA IDENTITY FULL: no before image, and an
+    # unchanged TOASTed column carried as Debezium's placeholder.
+    closed = dossier(status_code="10", returned_at=micros("2022-04-07T15:00"))
+    placeholder = dossier(status_code="10", returned_at=micros("2022-04-07T15:00"))
+    placeholder["procedure_code"] = UNAVAILABLE
+    result = run("dossier", change("u", None, placeholder))
+    # The rules re-fire (no before image): the same ids as from the full row, except the
+    # one whose field the change does not carry, which names the column.
+    full = run("dossier", change("u", None, closed))
+    assert [e["type"] for e in full.events] == ["received", "resolved"]
+    assert [e["event_id"] for e in result.events] == [full.events[1]["event_id"]]
+    [unmapped] = result.unmapped
+    assert (unmapped.column, unmapped.rule) == ("procedure_code", "events[0]:received")
+    assert "REPLICA IDENTITY FULL" in unmapped.reason
+    # A firing column holding the placeholder did not change: its rule does not fire.
+    unchanged = dossier(status_code=UNAVAILABLE, returned_at=micros("2022-04-07T15:00"))
+    assert [e["type"] for e in run("dossier", change("u", None, unchanged)).events] == ["received"]
+    assert unavailable("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")  # a bytea column's
+    assert not unavailable(None) and not unavailable("10")

@@ -1,53 +1,39 @@
-"""The dead letter of a row change the mapping cannot turn into an event.
+"""What a row change the mapping cannot read is, as the pipeline's dead letter.
 
-Same envelope as the worker's dead letters (``streams/dead_letters.py``): the reason in
-headers and, by default, a reference to the source message (topic, partition, offset,
-hash) instead of its bytes, because a captured row may hold personal data. ``tthc-field``
-names the source column, prefixed with ``table.rule``, so the mapping file's author sees
-where to look.
+The translator's dead letters go through the worker's ``DeadLetters`` step and its
+envelope (``streams/dead_letters.py``: the reason in headers and, by default, a reference
+to the source message instead of its bytes, since a captured row may hold personal
+data). This module only says *why*, as a ``Rejection``: one per message, however many of
+its rules failed, so that a message is one dead letter and one log line.
+``field`` names the source column, prefixed with ``table.rule``, so the mapping file's
+author sees where to look.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Sequence
 
 from tthc_monitor.cdc.translate import Unmapped
+from tthc_monitor.ingest import Rejection
 
 
-def dead_letter(
-    unmapped: Unmapped,
-    value: bytes | None,
-    key: bytes | None,
-    source: tuple[str, int, int],
-    payload: str = "reference",
-) -> tuple[bytes | None, bytes, dict[str, bytes]]:
-    """Key, value and headers of the dead letter for one ``Unmapped`` of a message."""
-    original = value or b""
-    digest = hashlib.sha256(original).hexdigest()
-    topic, partition, offset = source
-    where = ".".join(p for p in (unmapped.table, unmapped.rule, unmapped.column) if p)
-    headers = {
-        "tthc-reason": unmapped.describe().encode("utf-8"),
-        "tthc-field": where.encode("utf-8"),
-        "tthc-event-id": (unmapped.event_id or "").encode("utf-8"),
-        "tthc-source": f"{topic}:{partition}:{offset}".encode(),
-        "tthc-sha256": digest.encode(),
-        "tthc-payload": payload.encode(),
-    }
-    if payload == "copy":
-        return key, original, headers
-    body = json.dumps(
-        {
-            "reason": unmapped.describe(),
-            "field": where or None,
-            "event_id": unmapped.event_id,
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
-            "sha256": digest,
-            "size": len(original),
-        },
-        ensure_ascii=False,
-    ).encode("utf-8")
-    return None, body, headers
+def where(unmapped: Unmapped) -> str:
+    """``table.rule.column``, the parts known."""
+    return ".".join(p for p in (unmapped.table, unmapped.rule, unmapped.column) if p)
+
+
+def rejection(unmapped: Sequence[Unmapped]) -> Rejection:
+    """The rejection of a message whose rules ``unmapped`` could not be applied.
+
+    Several failures of one change are one letter (the message is delivered once): the
+    reasons joined by "; ", the places by ", ", the first event id known."""
+    if not unmapped:
+        raise ValueError("a rejection needs at least one reason")
+    places = list(dict.fromkeys(where(u) for u in unmapped if where(u)))
+    event_ids = [u.event_id for u in unmapped if u.event_id]
+    return Rejection(
+        reason="; ".join(u.describe() for u in unmapped),
+        event_id=event_ids[0] if event_ids else None,
+        field=", ".join(places) or None,
+        kind="invalid",
+    )

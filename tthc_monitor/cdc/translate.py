@@ -16,6 +16,10 @@ the table it came from.
   event the contract refuses) yields an ``Unmapped`` naming the rule and the column; the
   other rules of the same change still yield their events. Values are never echoed: a
   column may hold personal data.
+* Debezium's placeholder for a value the change does not carry (``UNAVAILABLE``: an
+  unchanged TOASTed column of a table without REPLICA IDENTITY FULL) is never read as a
+  value: a ``when`` column holding it did not change, so its rule does not fire; a field
+  holding it makes its rule ``Unmapped`` (docs/cdc.md, "REPLICA IDENTITY").
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ from tthc_monitor.core.timeline import TYPE_ORDER
 
 _RANK = {name: rank for rank, name in enumerate(TYPE_ORDER)}
 _EPOCH = datetime(1970, 1, 1)
+
+UNAVAILABLE = "__debezium_unavailable_value"
+"""Debezium's default ``unavailable.value.placeholder``: what an UPDATE (or a DELETE's
+before image) carries for a TOASTed column it did not change, unless the table has
+REPLICA IDENTITY FULL. A bytea column carries its bytes, base64 in JSON."""
+_UNAVAILABLE = frozenset({UNAVAILABLE, "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="})
+_NOT_CARRIED = (
+    "value not carried by the change (an unchanged TOASTed column: REPLICA IDENTITY FULL)"
+)
+
+
+def unavailable(value: object) -> bool:
+    """Whether ``value`` is Debezium's placeholder, not the column's value."""
+    return isinstance(value, str) and value in _UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,8 @@ def _value(spec: Field, row: Mapping[str, Any], mapping: OneStopMapping, name: s
     if spec.column not in row:
         raise _Skip(spec.column, "column not in the captured row")
     raw = row[spec.column]
+    if unavailable(raw):
+        raise _Skip(spec.column, _NOT_CARRIED)
     if raw is None:
         if spec.required:
             raise _Skip(spec.column, "required column is null")
@@ -133,8 +153,8 @@ def _value(spec: Field, row: Mapping[str, Any], mapping: OneStopMapping, name: s
 
 def _fires(rule: Rule, before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
     new = after.get(rule.when_column)
-    if new is None:
-        return False
+    if new is None or unavailable(new):
+        return False  # the placeholder comes only for a value the change left as it was
     if rule.when_in is not None and _text(new) not in rule.when_in:
         return False
     if before is None:
@@ -148,7 +168,7 @@ def _fires(rule: Rule, before: Mapping[str, Any] | None, after: Mapping[str, Any
 def _key(table: Table, row: Mapping[str, Any]) -> str:
     parts = []
     for column in table.key:
-        if row.get(column) is None:
+        if row.get(column) is None or unavailable(row[column]):
             raise _Skip(column, "primary key column missing")
         parts.append(_text(row[column]))
     return "|".join(parts)
@@ -164,6 +184,8 @@ def _build(
     dossier = after.get(table.dossier)
     if dossier is None:
         raise _Skip(table.dossier, "dossier code is null")
+    if unavailable(dossier):
+        raise _Skip(table.dossier, _NOT_CARRIED)
     if rule.occurred_at not in after:
         raise _Skip(rule.occurred_at, "column not in the captured row")
     occurred = local_time(after[rule.occurred_at], mapping, rule.occurred_at)

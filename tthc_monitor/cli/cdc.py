@@ -1,7 +1,8 @@
 """``tthc-monitor cdc``: the change-data-capture path (docs/cdc.md).
 
 * ``cdc generate``: play a contract event file into the sample one-stop database;
-* ``cdc translate``: run the Faust translator (Debezium topics → the events topic);
+* ``cdc translate``: run the Faust translator (Debezium topics → the events topic) in a
+  process of its own (``worker --cdc-mapping`` runs it inside the worker instead);
 * ``cdc check-mapping``: read a mapping file and print what it maps, or why it is wrong.
 """
 
@@ -13,8 +14,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tthc_monitor.cli.common import settings_from
+
+if TYPE_CHECKING:
+    from tthc_monitor.cdc.mapping import OneStopMapping
 
 DEFAULT_MAPPING = Path(__file__).resolve().parents[2] / "examples" / "one-stop" / "mapping.toml"
 
@@ -80,23 +85,38 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_mapping(path: Path) -> OneStopMapping | None:
+    """The mapping file read, or None after saying on stderr why it cannot be."""
+    from tthc_monitor.cdc.mapping import MappingError, load
+
+    try:
+        return load(path)
+    except MappingError as error:
+        print(f"tthc-monitor: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"tthc-monitor: cannot read the mapping {path}: {error.strerror}", file=sys.stderr)
+    return None
+
+
+def source_topics(mapping: OneStopMapping) -> dict[str, int]:
+    """The Debezium topics of the mapped tables, one partition each. Debezium creates a
+    table's topic with its first change; created beforehand, the translator can
+    subscribe before that."""
+    return {mapping.topic(name): 1 for name in mapping.tables}
+
+
 def run_translate(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
     from streams.translator import create_translator
-    from tthc_monitor.cdc.mapping import MappingError, load
     from tthc_monitor.connections import kafka_python_config
     from tthc_monitor.kafka_admin import ensure_topics
 
     settings = settings_from(args)
-    try:
-        mapping = load(args.mapping)
-    except MappingError as error:
-        print(f"tthc-monitor: {error}", file=sys.stderr)
+    mapping = load_mapping(args.mapping)
+    if mapping is None:
         return 2
-    # Debezium creates a table's topic with its first change; created here, the
-    # translator can subscribe before that.
-    topics = {mapping.topic(name): 1 for name in mapping.tables}
+    topics = source_topics(mapping)
     topics[settings.topic] = settings.partitions
     topics[settings.dlq_topic] = 1
     ensure_topics(

@@ -24,6 +24,7 @@ from tthc_monitor.cli import (
     simulate,
     snapshot,
     status,
+    trend,
     units,
     up,
     worker,
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("worker", help="run the Faust worker")
     p.add_argument("--web-port", type=int, help="Faust web port (one per worker on a host)")
+    p.add_argument(
+        "--cdc-mapping",
+        type=Path,
+        default=os.environ.get("TTHC_CDC_MAPPING") or None,
+        help="also run the CDC translator with this mapping (default TTHC_CDC_MAPPING)",
+    )
     p.add_argument("--loglevel", default="info")
     p.set_defaults(run=worker.run)
 
@@ -104,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(on top of a Redis restored from a backup)",
     )
     p.add_argument("--json", type=Path, help="also write the rebuild's figures here")
+    rebuild.add_arguments(p)
     p.set_defaults(run=rebuild.run)
 
     p = commands.add_parser("snapshot", help="a period's figures, live or frozen, from Redis")
@@ -221,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=units.run)
 
     dlq.add_parser(commands)
+
+    trend.add_parser(commands)
 
     cdc.add_parser(commands)
 

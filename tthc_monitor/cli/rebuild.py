@@ -11,6 +11,12 @@ with this module's reader as the source and ``AccountLedger`` as the ledger.
   before its start and the worker everything after its own committed offset, and writes
   are idempotent unions per dossier that commute. So the worker may keep running (it
   fills Redis with new events meanwhile) or be stopped; both end exact.
+* ``--processes N`` (default: one per core, at most one per partition) deals the
+  partitions to N forked processes (``shares``; cli/processes.py), each reading its own
+  through the same pipeline to the end offsets taken once at the start, and returning
+  its accounts; the parent records the progress and the ``rebuilds`` statistic once,
+  only when every process succeeded (a failed one fails the command before that). The
+  processes' writes commute: different dossiers, statistics added (docs/cli.md).
 * The end offsets are checked by a fetch (``kafka_admin.checked_end_offsets``): tansu
   answers ListOffsets short of the end of its last record batch.
 * Every offset from a partition's first offset to its end is accounted for: applied,
@@ -49,7 +55,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import OffsetOutOfRangeError
 
 from tthc_monitor.cli.common import settings_from
-from tthc_monitor.cli.progress import Progress, progress
+from tthc_monitor.cli.processes import (
+    REPLY_SECONDS,
+    Reporter,
+    default_processes,
+    process_count,
+    run_shares,
+)
+from tthc_monitor.cli.progress import progress
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import kafka_python_config, redis_client
 from tthc_monitor.kafka_admin import beginning_offsets, checked_end_offsets
@@ -310,7 +323,7 @@ class AccountLedger:
     conflicts to the statistics. Progress is recorded at the end, to the first offset
     missing (``rebuild``)."""
 
-    def __init__(self, store: DossierStore, result: RebuildResult, bar: Progress) -> None:
+    def __init__(self, store: DossierStore, result: RebuildResult, bar: Reporter) -> None:
         self.store = store
         self.result = result
         self.bar = bar
@@ -345,7 +358,7 @@ class _Reader:
         consumer: Consumer,
         store: DossierStore,
         result: RebuildResult,
-        bar: Progress,
+        bar: Reporter,
     ) -> None:
         self.settings = settings
         self.consumer = consumer
@@ -462,8 +475,8 @@ class _Reader:
             self.consumer.pause(tp)
 
 
-async def rebuild(settings: Settings, bootstrap: str, redis_url: str) -> RebuildResult:
-    started = time.perf_counter()
+def plan(settings: Settings, bootstrap: str) -> RebuildResult:
+    """Every partition's account, from its first offset to the end offset taken now."""
     topic = settings.topic
     security = kafka_python_config(settings)
     firsts = beginning_offsets(bootstrap, topic, security=security)
@@ -473,27 +486,105 @@ async def rebuild(settings: Settings, bootstrap: str, redis_url: str) -> Rebuild
         first = firsts.get(partition, 0)
         if offsets.end > first:
             result.partitions[partition] = PartitionAccount(first, offsets.end, offsets.listed)
+    return result
+
+
+def shares(sizes: dict[int, int], count: int) -> list[list[int]]:
+    """The partitions dealt to at most ``count`` processes: each partition, largest
+    first, to the share with the fewest messages so far, so the shares end together.
+    Every share is non-empty; each lists its partitions in order."""
+    dealt: list[list[int]] = [[] for _ in range(min(count, len(sizes)))]
+    loads = [0] * len(dealt)
+    for partition in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        index = loads.index(min(loads))
+        dealt[index].append(partition)
+        loads[index] += sizes[partition]
+    return [sorted(share) for share in dealt]
+
+
+async def read_share(
+    settings: Settings, bootstrap: str, redis_url: str, share: RebuildResult, bar: Reporter
+) -> None:
+    """Read ``share``'s partitions (manually assigned, to the end offsets of the plan)
+    into the store through the pipeline, filling their accounts. The progress record is
+    the caller's, once for every share."""
     redis = redis_client(settings, redis_url)
+    # Before any connection exists: every connection of the pool takes it.
+    redis.connection_pool.connection_kwargs["socket_timeout"] = REPLY_SECONDS
     store = DossierStore(redis, settings.engine, settings.namespace)
-    consumer = make_consumer(bootstrap, dict(security))
+    consumer = make_consumer(bootstrap, dict(kafka_python_config(settings)))
     await consumer.start()
-    total = sum(a.end - a.first for a in result.partitions.values())
     try:
-        with progress("rebuild", total=total, unit="sự kiện") as bar:
-            reader = _Reader(settings, consumer, store, result, bar)
-            await reader.first_pass()
-            await reader.reread()
-        # The end offsets, including invalid messages at the tail of a partition; for a
-        # partition with offsets missing, the first of them.
-        await store.record(
-            {source_key(topic, p): a.read_to for p, a in result.partitions.items()},
-            {"rebuilds": 1, "rebuilt_messages": result.messages} if not result.incomplete else {},
-        )
+        reader = _Reader(settings, consumer, store, share, bar)
+        await reader.first_pass()
+        await reader.reread()
     finally:
         await consumer.stop()
         await redis.aclose()
+
+
+async def record_end(settings: Settings, redis_url: str, result: RebuildResult) -> None:
+    """The end offsets, including invalid messages at the tail of a partition; for a
+    partition with offsets missing, the first of them. ``rebuilds`` counts complete
+    rebuilds only."""
+    redis = redis_client(settings, redis_url)
+    store = DossierStore(redis, settings.engine, settings.namespace)
+    try:
+        await store.record(
+            {source_key(result.topic, p): a.read_to for p, a in result.partitions.items()},
+            {"rebuilds": 1, "rebuilt_messages": result.messages} if not result.incomplete else {},
+        )
+    finally:
+        await redis.aclose()
+
+
+def rebuild(
+    settings: Settings, bootstrap: str, redis_url: str, processes: int | None = None
+) -> RebuildResult:
+    """Plan, read the partitions in ``processes`` processes (default: one per core, at
+    most one per partition; each its share, as the members of a consumer group would,
+    but to the plan's end offsets), then record the progress once, and only when every
+    process succeeded: a failed one raises here before."""
+    started = time.perf_counter()
+    result = plan(settings, bootstrap)
+    sizes = {p: a.end - a.first for p, a in result.partitions.items()}
+    dealt = shares(sizes, processes or default_processes(len(sizes))) or [[]]
+
+    def work(index: int, bar: Reporter) -> RebuildResult:
+        share = RebuildResult(
+            topic=result.topic, partitions={p: result.partitions[p] for p in dealt[index]}
+        )
+        with lines_on_stderr():
+            asyncio.run(read_share(settings, bootstrap, redis_url, share, bar))
+        return share
+
+    total = sum(a.end - a.first for a in result.partitions.values())
+    if len(dealt) > 1:
+        print(
+            f"rebuilding in {len(dealt)} processes, partitions "
+            + "; ".join(",".join(map(str, share)) for share in dealt),
+            file=sys.stderr,
+        )
+    for share in run_shares(
+        len(dealt), work, lambda: progress("rebuild", total=total, unit="sự kiện")
+    ):
+        result.partitions.update(share.partitions)
+        result.messages += share.messages
+    with lines_on_stderr():
+        asyncio.run(record_end(settings, redis_url, result))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """rebuild's own options (the parser is cli/main.py's)."""
+    parser.add_argument(
+        "--processes",
+        type=process_count,
+        metavar="N",
+        help="read the partitions in N processes, each its share of the partitions "
+        "(default: one per core, at most one per partition)",
+    )
 
 
 def truncated_partitions(settings: Settings, bootstrap: str) -> dict[int, int]:
@@ -517,8 +608,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return TRUNCATED_EXIT
-    with lines_on_stderr():
-        result = asyncio.run(rebuild(settings, bootstrap, redis_url))
+    result = rebuild(settings, bootstrap, redis_url, args.processes)
     print(result.describe(), file=sys.stderr)
     corrected = {
         p: (a.listed_end, a.end) for p, a in result.partitions.items() if a.end != a.listed_end

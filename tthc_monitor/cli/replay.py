@@ -8,19 +8,29 @@ rules fail on (``ProcessingError``) is a dead letter, as in the worker: named on
 counted in ``dead_letters``, and the replay carries on. Dead letters (invalid lines
 skipped, the rules' failures) are also written to ``--dead-letters FILE`` when given:
 one JSON object per line naming file, line, event id and reason, never the payload
-(the input file holds it). Redis down or busy: retried with backoff, as the worker does.
+(the input file holds it), sorted by line number. Redis down or busy: retried with
+backoff, as the worker does.
+
+``--processes N`` (default: one per core for a large file) splits the lines by dossier
+(``share_of``) into N forked processes, each running the whole pipeline on its share;
+the counts are summed and the dead letters merged in line order, so the summary, the
+figures and the dead-letter file are those of one process (docs/cli.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import tempfile
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import orjson
 from redis.asyncio import Redis
 
 from tthc_monitor.cli.common import (
@@ -30,6 +40,13 @@ from tthc_monitor.cli.common import (
     settings_from,
     source_name,
     write_json,
+)
+from tthc_monitor.cli.processes import (
+    REPLY_SECONDS,
+    Reporter,
+    default_processes,
+    process_count,
+    run_shares,
 )
 from tthc_monitor.cli.progress import progress
 from tthc_monitor.cli.snapshot import read_snapshot
@@ -54,6 +71,11 @@ from tthc_monitor.store.redis_store import DossierStore
 BATCH = 20_000
 """Events grouped per store call: a dossier's events within one call are folded once, so
 larger is faster for a file sorted by time (a dossier's events lie weeks apart)."""
+AUTO_LINES = 100_000
+"""From this many lines on, ``replay`` uses one process per core unless told."""
+MAX_AUTO_PROCESSES = 8
+"""At most this many by default (the topic's default partition count: the scale the
+project is sized by; more only with ``--processes``)."""
 
 
 Lines = Iterable[tuple[int, bytes]]
@@ -71,7 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="also write the dead letters (invalid lines skipped, events the rules failed "
-        "on) to FILE, one JSON object per line: file, line, event id, reason",
+        "on) to FILE, one JSON object per line: file, line, event id, reason; in line order",
+    )
+    parser.add_argument(
+        "--processes",
+        type=process_count,
+        metavar="N",
+        help=f"replay in N processes, each the dossiers of its share (default: one per core "
+        f"for {AUTO_LINES:,} lines or more, else 1)",
     )
 
 
@@ -100,41 +129,115 @@ def check(path: Path, lines: Lines, settings: Settings, skip_invalid: bool) -> i
     return total
 
 
+def share_of(raw: bytes, number: int, count: int) -> int:
+    """The process a line goes to: by its dossier id, as the producer's partitioner
+    keys by it, so a dossier's events stay in one process and in file order. A line
+    without a readable dossier id (an invalid line: a dead letter whatever its share)
+    goes by its number. crc32, not ``hash``: stable whatever the interpreter's seed."""
+    if count == 1:
+        return 0
+    try:
+        dossier = orjson.loads(raw).get("dossier_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        dossier = None
+    if isinstance(dossier, str):
+        return zlib.crc32(dossier.encode("utf-8")) % count
+    return number % count
+
+
 async def replay_lines(
     settings: Settings,
     redis_url: str,
     lines: Lines,
     name: str,
-    total: int,
+    bar: Reporter,
     dead_letters: Path | None,
 ) -> Counter[str]:
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = Redis.from_url(redis_url, decode_responses=True, socket_timeout=REPLY_SECONDS)
     store = DossierStore(redis, settings.engine, settings.namespace)
     sink: DeadLetterSink = FileDeadLetters(dead_letters) if dead_letters else LoggedDeadLetters()
     outcome: Counter[str] = Counter()
     try:
-        with progress("replay", total=total, unit="sự kiện") as bar:
 
-            def done(work: Work) -> None:
-                outcome.update(counts(work))
-                bar.update(len(work.items))
+        def done(work: Work) -> None:
+            outcome.update(counts(work))
+            bar.update(len(work.items))
 
-            pipeline = build(
-                engine=settings.engine,
-                store=store,
-                ledger=StoreLedger(store),
-                sink=sink,
-                done=done,
-                max_size=BATCH,
-            )
-            for number, raw in lines:
-                await pipeline.submit(Raw(Position.line(name, number), raw))
-            await pipeline.join()
+        pipeline = build(
+            engine=settings.engine,
+            store=store,
+            ledger=StoreLedger(store),
+            sink=sink,
+            done=done,
+            max_size=BATCH,
+        )
+        for number, raw in lines:
+            await pipeline.submit(Raw(Position.line(name, number), raw))
+        await pipeline.join()
     finally:
         if isinstance(sink, FileDeadLetters):
             sink.close()
         await redis.aclose()
     return outcome
+
+
+def replay_shares(
+    settings: Settings,
+    redis_url: str,
+    lines: Callable[[], Lines],
+    name: str,
+    total: int,
+    dead_letters: Path | None,
+    processes: int,
+) -> Counter[str]:
+    """The lines in ``processes`` processes, each the dossiers of its share (``share_of``)
+    through the whole pipeline; the counts summed, the dead letters written to
+    ``dead_letters`` in line order (``merge_dead_letters``) whatever the count."""
+    with tempfile.TemporaryDirectory(prefix="tthc-replay-") as folder:
+        parts = [Path(folder) / f"dead-letters-{index}.jsonl" for index in range(processes)]
+
+        def work(index: int, bar: Reporter) -> Counter[str]:
+            share = (
+                (number, raw)
+                for number, raw in lines()
+                if share_of(raw, number, processes) == index
+            )
+            letters = parts[index] if dead_letters else None
+            with lines_on_stderr():
+                return asyncio.run(replay_lines(settings, redis_url, share, name, bar, letters))
+
+        outcomes = run_shares(
+            processes, work, lambda: progress("replay", total=total, unit="sự kiện")
+        )
+        if dead_letters:
+            merge_dead_letters(parts, dead_letters)
+    return sum(outcomes, Counter())
+
+
+def merge_dead_letters(parts: list[Path], path: Path) -> None:
+    """One report from the processes' files, sorted by line number: the same bytes for
+    any number of processes (one process writes a batch's invalid lines before the
+    rules' failures, so its own order is not the file's either). No dead letters: no
+    file, as before."""
+    records: list[tuple[int, str]] = []
+    for part in parts:
+        if part.exists():
+            with part.open(encoding="utf-8") as handle:
+                records.extend((json.loads(line)["offset"], line) for line in handle)
+    if not records:
+        return
+    records.sort(key=lambda record: record[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(line for _, line in records)
+
+
+def processes_for(requested: int | None, total: int) -> int:
+    """``--processes``, else one per core for a file of ``AUTO_LINES`` lines or more
+    (below, starting processes costs more than it saves), else one."""
+    if requested:
+        return requested
+    return default_processes(MAX_AUTO_PROCESSES) if total >= AUTO_LINES else 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,8 +257,10 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         name = source_name(args.file)
         letters: Path | None = args.dead_letters
-        with lines_on_stderr():
-            outcome = asyncio.run(replay_lines(settings, redis_url, lines(), name, total, letters))
+        processes = processes_for(args.processes, total)
+        if processes > 1:
+            print(f"replaying in {processes} processes, by dossier", file=sys.stderr)
+        outcome = replay_shares(settings, redis_url, lines, name, total, letters, processes)
         print(summary(outcome, time.perf_counter() - started), file=sys.stderr)
         if args.period:
             snapshot = asyncio.run(read_snapshot(settings, redis_url, args.period))

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 
+from tthc_monitor.cli.cdc import load_mapping, source_topics
 from tthc_monitor.cli.common import settings_from
 from tthc_monitor.clock import clock_for
 from tthc_monitor.connections import check_redis, kafka_python_config
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     settings.engine  # noqa: B018 - load the reference data before starting anything
+    mapping = None
+    if getattr(args, "cdc_mapping", None):
+        mapping = load_mapping(args.cdc_mapping)
+        if mapping is None:
+            return 2
     if args.web_port:
         settings.web_port = args.web_port
     bootstrap = settings.require_kafka()
@@ -57,10 +63,12 @@ def run(args: argparse.Namespace) -> int:
         settings.dlq_topic: 1,
         settings.alerts_topic: settings.partitions,
     }
+    if mapping is not None:
+        topics = {**source_topics(mapping), **topics}
     ensure_topics(
         bootstrap, topics, configs=settings.topic_configs(), security=kafka_python_config(settings)
     )
-    app = create_app(settings, clock_for(settings.clock_file))
+    app = create_app(settings, clock_for(settings.clock_file), cdc_mapping=mapping)
     if settings.worker_metrics_port:
         from streams import worker_metrics
 

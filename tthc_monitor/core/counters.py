@@ -145,8 +145,15 @@ def contribution(timeline: Timeline, rules: CounterRules) -> Contribution:
     procedure = rules.procedures[received.procedure_id]
     received_period = period_of(received.occurred_at)
 
+    # A dossier adds ~10 figures at a handful of instants (reception, close, stage ends):
+    # each instant's period is looked up once (period_of converts to local time).
+    period_at: dict[datetime, str] = {}
+
     def add(at: datetime, unit_id: str, metric: str, amount: int = 1) -> None:
-        counts[counter_key(period_of(at), unit_id, metric)] += amount
+        period = period_at.get(at)
+        if period is None:
+            period = period_at[at] = period_of(at)
+        counts[f"{period}|{unit_id}|{metric}"] += amount
 
     counts[counter_key(GLOBAL_PERIOD, "", "dossiers")] += 1
     if timeline.refused:

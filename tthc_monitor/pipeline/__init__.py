@@ -4,6 +4,11 @@
     Raw ─▶ Decode ─▶ Batch ─▶ Retry ─▶ Begin ─▶ DeadLetters ─▶ GroupByDossier ─▶ Apply
                                        ─▶ DeadLetters ─▶ Record ─▶ Commit
 
+The change-data-capture translator runs on the same steps (``translate.py``):
+
+    Raw ─▶ DecodeEnvelope ─▶ Translate ─▶ Batch ─▶ Retry ─▶ Begin ─▶ DeadLetters
+        ─▶ Publish ─▶ Commit
+
 Each step is a small class with ``submit``/``poll``/``join``/``close`` (after
 getsentry/arroyo's processing strategies); a source feeds the first, and a command
 chooses the ledger, the dead-letter sink and what ``Commit`` does.
@@ -35,8 +40,15 @@ from tthc_monitor.pipeline.progress import (
     begin_all,
     counts,
 )
+from tthc_monitor.pipeline.publish import Publish
 from tthc_monitor.pipeline.retry import Retry, always, describe_failure, transient
 from tthc_monitor.pipeline.step import Step
+from tthc_monitor.pipeline.translate import (
+    DecodeEnvelope,
+    Translate,
+    Translated,
+    build_translator,
+)
 from tthc_monitor.store.redis_store import DossierStore, group_by_dossier
 
 __all__ = [
@@ -47,21 +59,26 @@ __all__ = [
     "DeadLetterSink",
     "DeadLetters",
     "Decode",
+    "DecodeEnvelope",
     "Decoded",
     "FileDeadLetters",
     "GroupByDossier",
     "Ledger",
     "NoDeadLetters",
     "Position",
+    "Publish",
     "Raw",
     "Record",
     "Retry",
     "Step",
     "StoreLedger",
+    "Translate",
+    "Translated",
     "Work",
     "always",
     "begin_all",
     "build",
+    "build_translator",
     "counts",
     "decode_raw",
     "describe_failure",

@@ -10,6 +10,11 @@ call. Ledgers:
 * ``replay``'s (``StoreLedger``): statistics per batch, no offsets (a file);
 * ``rebuild``'s (``cli/rebuild.py``): every offset's outcome in its partition's account,
   progress recorded at the end.
+
+``replay`` and ``rebuild`` may run several processes, each with its own ledger on the
+same namespace: what they record is safe with several writers, since statistics are
+added (HINCRBY), a progress offset only moves forward, and each source (partition) has
+one writer (cli/processes.py).
 """
 
 from __future__ import annotations

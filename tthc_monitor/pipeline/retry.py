@@ -81,6 +81,7 @@ class Retry(Forward[Sequence[Decoded]]):
         on_stop: Callable[[Sequence[Decoded]], None] | None = None,
         first_delay: float = FIRST_DELAY,
         max_delay: float = MAX_BACKOFF,
+        what: str = "apply a batch of {} events",
     ) -> None:
         super().__init__(next_step)
         self.retry_on = retry_on
@@ -89,6 +90,8 @@ class Retry(Forward[Sequence[Decoded]]):
         self.on_stop = on_stop
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self.what = what
+        """The retry's log line: "cannot {what} yet", ``{}`` the batch's size."""
         self.failures = 0
         """Failed attempts so far (all batches)."""
 
@@ -103,8 +106,8 @@ class Retry(Forward[Sequence[Decoded]]):
                     raise
                 self.failures += 1
                 log.warning(
-                    "cannot apply a batch of %d events yet (%s); retrying in %.1f s",
-                    len(message),
+                    "cannot %s yet (%s); retrying in %.1f s",
+                    self.what.format(len(message)),
                     describe_failure(error),
                     delay,
                 )

@@ -29,10 +29,10 @@ from redis.client import NEVER_DECODE
 from redis.exceptions import ResponseError
 
 from schemas.events import DossierEvent
-from tthc_monitor.core.counters import DAY_PREFIX, GLOBAL_PERIOD, split_key
+from tthc_monitor.core.counters import DAY_PREFIX, GLOBAL_PERIOD
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
-from tthc_monitor.core.schedule import diff_alerts, diff_index, epoch
+from tthc_monitor.core.schedule import AlertChanges, diff_alerts, diff_index, epoch
 from tthc_monitor.core.update import DossierUpdate, plan_update
 from tthc_monitor.store.freshness import record_applied
 from tthc_monitor.store.keys import Keys
@@ -394,28 +394,32 @@ class DossierStore:
             self.keys.fired,
             self.keys.event_id_conflicts,
         ]
-        for key, delta in sorted(update.changes.items()):
-            period, unit_id, metric = split_key(key)
-            redis_key = self.keys.counters(period)
-            if redis_key not in counter_keys:
-                keys.append(redis_key)
-                counter_keys[redis_key] = len(keys)  # Lua indexes from 1
-                # Day buckets (the wall's "today") stay out of the periods set, so
-                # snapshots and freezes never see them.
-                if redis_key != self.keys.counters("all") and not period.startswith(DAY_PREFIX):
-                    periods.add(period)
-            triples.append(f"{counter_keys[redis_key]}\t{unit_id}|{metric}\t{delta}\n")
         # Running totals over the periods (store/totals.py), in the same call as the
         # period deltas, so they cannot drift from them.
         totals: dict[str, int] = {}
-        for key, delta in update.changes.items():
-            period, unit_id, metric = split_key(key)
+        # One pass, the key split once (``period|unit|metric``: the hash field is the
+        # rest after the period): this loop ran ~14 times per write, twice.
+        for key, delta in sorted(update.changes.items()):
+            period, _, counter_field = key.partition("|")
+            redis_key = self.keys.counters(period)
+            position = counter_keys.get(redis_key)
+            if position is None:
+                keys.append(redis_key)
+                position = counter_keys[redis_key] = len(keys)  # Lua indexes from 1
+                # Day buckets (the wall's "today") stay out of the periods set, so
+                # snapshots and freezes never see them.
+                if period != GLOBAL_PERIOD and not period.startswith(DAY_PREFIX):
+                    periods.add(period)
+            triples.append(f"{position}\t{counter_field}\t{delta}\n")
             if period in periods:
-                totals[f"{unit_id}|{metric}"] = totals.get(f"{unit_id}|{metric}", 0) + delta
+                totals[counter_field] = totals.get(counter_field, 0) + delta
         if any(totals.values()):
             keys.append(self.keys.totals)
             triples.extend(f"{len(keys)}\t{f}\t{d}\n" for f, d in sorted(totals.items()) if d)
-        timers = diff_alerts(update.alerts, stored.alerts, now, self.alert_horizon)
+        if update.alerts_kept:  # the plan cannot have changed: nothing to reschedule
+            timers = AlertChanges((), (), dict(stored.alerts))
+        else:
+            timers = diff_alerts(update.alerts, stored.alerts, now, self.alert_horizon)
         due_entries = [e for e in stored.index if not str(e[0]).startswith(CLOSED_MARK)]
         index = diff_index(dossier_id, update.running, due_entries)
         # Few, larger arguments: redis-py's packing costs per argument, cjson does not.
@@ -470,7 +474,7 @@ class DossierStore:
             return None
         period = self.engine.periods.period_of(update.closed_at)
         for key in update.contribution:
-            name = split_key(key)[0]
+            name = key.partition("|")[0]  # the period (counter keys: period|unit|metric)
             if name != GLOBAL_PERIOD and not name.startswith(DAY_PREFIX):
                 period = max(period, name)
         return [CLOSED_MARK + period, dossier_id, epoch(update.closed_at)]

@@ -39,6 +39,7 @@ from tthc_monitor.store.snapshots import PeriodOpen, SnapshotStore
 from tthc_monitor.store.totals import ensure_totals_sync
 from tthc_monitor.web.freshness import OVERDUE_LIMIT, freshness_document, overdue_document
 from tthc_monitor.web.summary import summary
+from tthc_monitor.web.trend import trend_handler
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MAX_MONTHS = 12
@@ -236,6 +237,7 @@ def build_app(
     app.router.add_get("/api/summary", api_summary)
     app.router.add_get("/api/freshness", api_freshness)
     app.router.add_get("/api/units/{unit}/due", api_due)
+    app.router.add_get("/api/trend", trend_handler(settings, redis, clock, period))
     app.router.add_get("/api/snapshots", api_versions)
     app.router.add_post("/api/snapshots/freeze", api_freeze)
     return app
