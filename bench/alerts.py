@@ -35,7 +35,7 @@ from tthc_monitor.embedded import free_port
 from tthc_monitor.kafka_admin import ensure_topics
 from tthc_monitor.store.alert_store import AlertStore
 from tthc_monitor.store.keys import Keys
-from tthc_monitor.store.schedule_codec import encode_record
+from tthc_monitor.store.schedule_codec import encode_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,8 +150,10 @@ async def sweep_cost(url: str, timers: int) -> dict[str, float]:
                         fire,
                         fire + timedelta(days=1),
                     )
-                    pipe.zadd(keys.timers, {alert.alert_id: epoch(fire)})
-                    pipe.hset(keys.alert_records, alert.alert_id, encode_record(alert))
+                    # One timer per dossier, its plan record holding this one alert
+                    # (docs/alerts.md): what the write path stores.
+                    pipe.zadd(keys.timers, {alert.dossier_id: epoch(fire)})
+                    pipe.hset(keys.alert_records, alert.dossier_id, encode_plan([alert]))
                 await pipe.execute()
         after = int((await redis.info("memory"))["used_memory"])
         idle = await idle_ticks(store, base - timedelta(days=1))

@@ -3,9 +3,9 @@
 No Kafka, no Redis: the events are decoded first (not timed), then cut into batches as
 ``replay`` cuts them (its BATCH, in file order), each batch grouped by dossier as the
 store groups it, and ``plan_update`` folds each group into the state the previous batches
-left, kept in a dict where the store keeps it in Redis, then reconciles the dossier's
-alert plan with what it has scheduled (core/schedule.py, as the store does before its
-write). What is timed is the rules' share of a replay or of the worker, so the same
+left, kept in a dict where the store keeps it in Redis, then encodes the dossier's alert
+plan into the record the store sends with its write (store/schedule_codec.py). What is
+timed is the rules' share of a replay or of the worker, so the same
 script compares builds of tthc_monitor/core (pure Python, or compiled with mypyc:
 docs/benchmarks.md, issue 15). CPU seconds, not wall time: the machine is shared.
 
@@ -36,13 +36,19 @@ from tthc_monitor.config import Settings  # noqa: E402
 from tthc_monitor.core import timeline as timeline_module  # noqa: E402
 from tthc_monitor.core import update as update_module  # noqa: E402
 from tthc_monitor.core.engine import Engine  # noqa: E402
-from tthc_monitor.core.schedule import Epoch, diff_alerts  # noqa: E402
+from tthc_monitor.core.schedule import Epoch, epoch  # noqa: E402
 from tthc_monitor.core.update import StoredEvent, plan_update  # noqa: E402
 from tthc_monitor.ingest import Rejection, decode  # noqa: E402
-from tthc_monitor.store.redis_store import ALERT_HORIZON, group_by_dossier  # noqa: E402
+from tthc_monitor.store.redis_store import (  # noqa: E402
+    ALERT_HORIZON,
+    SCHEDULED,
+    group_by_dossier,
+)
+from tthc_monitor.store.schedule_codec import encode_plan  # noqa: E402
 
 State = tuple[list[StoredEvent], dict[str, int], dict[str, Epoch]]
-"""A dossier's stored events, contribution and scheduled alerts (id -> fire time)."""
+"""A dossier's stored events, contribution and its note of scheduled alerts
+(``{"@": last fire time}``, as the store keeps it since one timer per dossier)."""
 
 
 def load(path: Path, engine: Engine) -> list[DossierEvent]:
@@ -81,8 +87,18 @@ def fold(engine: Engine, events: list[DossierEvent], batch: int) -> tuple[float,
             )
             calls += 1
             if update.fresh_ids:
-                alerts = diff_alerts(update.alerts, scheduled, now, ALERT_HORIZON)
-                states[dossier_id] = (update.events, update.contribution, alerts.state)
+                if not update.alerts_kept:  # as the store: the plan record of the write
+                    encode_plan(update.alerts)
+                    latest = max(
+                        (
+                            epoch(a.fire_at)
+                            for a in update.alerts
+                            if scheduled or a.fire_at >= oldest_alert
+                        ),
+                        default=None,
+                    )
+                    scheduled = {} if latest is None else {SCHEDULED: latest}
+                states[dossier_id] = (update.events, update.contribution, scheduled)
     return time.process_time() - started, len(states), calls
 
 

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,25 @@ from bench.common import ROOT, cli, exit_on_sigterm, new_tag, ratio, simulate_mo
 from tthc_monitor.core.periods import LOCAL_TZ
 from tthc_monitor.core.schedule import epoch
 from tthc_monitor.embedded import Embedded
+from tthc_monitor.reference.registry import load_registry
+from tthc_monitor.reference.versions import in_force_on
 from tthc_monitor.store.alert_store import AlertStore
 
 BARE_VALUE = b"x" * 100
 DUE_FIELDS = ("due_at", "stage_due_at")
+UNIT_FIELDS = ("unit_id", "to_unit_id")
+
+
+def units_in_force(today: date) -> dict[str, str]:
+    """Each unit id -> a unit in force today: the 2022 units of the template month ended
+    on 30 June 2025 with no successor named, so each is mapped to one of today's units,
+    in turn (the mix of units changes, the dossiers' shapes and dues do not)."""
+    units = load_registry().units
+    current = sorted(u for u, unit in units.items() if in_force_on(unit, today))
+    out: dict[str, str] = {}
+    for n, unit_id in enumerate(sorted(units)):
+        out[unit_id] = unit_id if unit_id in current else current[n % len(current)]
+    return out
 
 
 def templates(month: Path) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -67,6 +82,7 @@ def templates(month: Path) -> list[tuple[dict[str, Any], dict[str, Any] | None]]
 def open_dossiers(month: Path, count: int, out: Path, now: datetime) -> list[str]:
     """Write ``count`` open dossiers as JSON Lines; their ids."""
     mix = templates(month)
+    moved = units_in_force(now.date())
     ids: list[str] = []
     with out.open("w", encoding="utf-8") as handle:
         for n in range(count):
@@ -80,6 +96,9 @@ def open_dossiers(month: Path, count: int, out: Path, now: datetime) -> list[str
                 event = dict(template, dossier_id=dossier_id, event_id=f"{dossier_id}-{number:02d}")
                 at = datetime.fromisoformat(template["occurred_at"]) + shift
                 event["occurred_at"] = at.isoformat()
+                for name in UNIT_FIELDS:
+                    if event.get(name):
+                        event[name] = moved.get(event[name], event[name])
                 for name in DUE_FIELDS:
                     if event.get(name):
                         due = datetime.fromisoformat(event[name]) + shift

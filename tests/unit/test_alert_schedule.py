@@ -1,10 +1,11 @@
-"""Reconciling a dossier's alert plan with its timers (core/schedule.py), their stored
-record (store/schedule_codec.py), and the alert message contract."""
+"""The due index's diff (core/schedule.py), the alerts' stored forms
+(store/schedule_codec.py), and the alert message contract. Reconciling a plan with what
+has fired is the write script's (tests/integration/test_alert_timers.py)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from schemas.alerts import AlertMessage
 from schemas.events import DossierEvent
@@ -12,8 +13,14 @@ from tests.eventkit import ev, ts
 from tthc_monitor.alerting.sinks import alert_json
 from tthc_monitor.core.alerts import plan_alerts
 from tthc_monitor.core.engine import Engine
-from tthc_monitor.core.schedule import diff_alerts, diff_index, epoch
-from tthc_monitor.store.schedule_codec import decode_outbox, encode_record
+from tthc_monitor.core.schedule import diff_index, epoch
+from tthc_monitor.store.schedule_codec import (
+    LEVEL_CODES,
+    STAGE_CODES,
+    decode_outbox,
+    encode_plan,
+    encode_record,
+)
 
 JUSTICE = "qt.so-tu-phap.002"
 
@@ -36,35 +43,22 @@ def test_record_round_trips_and_message_matches_the_schema(engine: Engine) -> No
         assert "so-tu-phap" in json.loads(alert_json(alert))["unit_id"]
 
 
-def test_late_resolution_cancels_unfired_alerts_and_keeps_the_rest(engine: Engine) -> None:
-    opened = [received("S2", "2022-03-21 09:00", "2022-03-24 17:00")]
-    first = plan_alerts(engine.timeline("S2", opened), engine.alert_rules)
-    now = at("2022-03-21 09:00")
-    changes = diff_alerts(first, {}, now, timedelta(days=31))
-    assert [a.level for a in changes.schedule] == [
-        "due_soon",
-        "due_today",
-        "overdue",
-        "apology_missing",
-    ]
-    assert changes.cancel == ()
-    # Resolved on 23/3 (arriving late): due_today and later are no longer warranted.
-    closed = [*opened, ev("resolved", "S2", "2022-03-23 15:00", "so-tu-phap")]
-    second = plan_alerts(engine.timeline("S2", closed), engine.alert_rules)
-    again = diff_alerts(second, changes.state, at("2022-03-24 08:00"), timedelta(days=31))
-    assert again.schedule == ()  # due_soon unchanged: not rescheduled
-    assert len(again.cancel) == 3
-    assert set(again.state) == {a.alert_id for a in second}
-
-
-def test_alerts_older_than_the_horizon_are_not_scheduled_unless_already(engine: Engine) -> None:
-    events = [received("S3", "2022-03-21 09:00", "2022-03-24 17:00")]
-    plan = plan_alerts(engine.timeline("S3", events), engine.alert_rules)
-    late = at("2022-05-01 09:00")
-    assert diff_alerts(plan, {}, late, timedelta(days=31)).state == {}
-    held = {a.alert_id: epoch(a.fire_at) for a in plan}
-    kept = diff_alerts(plan, held, late, timedelta(days=31))
-    assert kept.state == held and kept.schedule == () and kept.cancel == ()
+def test_plan_record_lines_carry_what_the_claim_builds_the_outbox_item_from(
+    engine: Engine,
+) -> None:
+    """claim_alerts.lua turns a line and the dossier id into the outbox item that
+    encode_record describes: the same fields, levels and stages spelled out."""
+    events = [received("S2", "2022-03-21 09:00", "2022-03-24 17:00")]
+    plan = plan_alerts(engine.timeline("S2", events), engine.alert_rules)
+    lines = encode_plan(plan).split("\n")
+    assert lines[-1] == "" and len(lines) == len(plan) + 1
+    levels = {code: level for level, code in LEVEL_CODES.items()}
+    stages = {code: stage for stage, code in STAGE_CODES.items()}
+    for alert, line in zip(plan, lines, strict=False):
+        alert_id, level, stage, fire, due, unit = line.split("|")
+        item = f"{alert_id}|{levels[level]}|{stages[stage]}|{fire}|{due}|{unit}|S2"
+        assert decode_outbox(item) == alert
+    assert [line.split("|")[1] for line in lines[:-1]] == ["s", "t", "o", "a"]
 
 
 def test_index_follows_the_running_spans(engine: Engine) -> None:

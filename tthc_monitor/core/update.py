@@ -125,9 +125,12 @@ def plan_update(
     stored_contribution: Mapping[str, int],
     incoming: Sequence[DossierEvent],
     alerts_not_before: datetime | None = None,
+    may_keep_plan: bool = True,
 ) -> DossierUpdate:
     """``alerts_not_before``: alerts firing before it may be left out of the plan (the
-    store passes it when none of the dossier's alerts are scheduled: see plan_alerts)."""
+    store passes it when none of the dossier's alerts are scheduled: see plan_alerts).
+    ``may_keep_plan``: False asks for the plan even when the fresh events cannot change it
+    (the store's upgrade of a dossier scheduled in the layout before one timer each)."""
     known = {e["event_id"]: e for e in stored_events}
     fresh: dict[str, DossierEvent] = {}
     duplicates = 0
@@ -143,7 +146,7 @@ def plan_update(
     events = [decode_event(e) for e in known.values()]
     events.extend(fresh.values())
     timeline, new = engine.evaluate(dossier_id, events)
-    kept = all(e.type in PLAN_NEUTRAL_TYPES for e in fresh.values())
+    kept = may_keep_plan and all(e.type in PLAN_NEUTRAL_TYPES for e in fresh.values())
     return DossierUpdate(
         events=list(known.values()) + [encode_event(e) for e in fresh.values()],
         contribution=new,

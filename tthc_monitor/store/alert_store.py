@@ -1,6 +1,7 @@
 """The Redis side of deadline alerts: claiming due timers, the sink outboxes, the index.
 
-Timers are written with the dossier (``apply_dossier.lua``); this module fires them:
+Timers (one per dossier, at the next fire time of its plan record) are written with
+the dossier (``apply_dossier.lua``); this module fires them:
 ``claim`` moves due timers into one outbox per sink, atomically and once
 (``claim_alerts.lua``); ``take``/``ack`` lease outbox items to a worker and drop them
 once the sink has them (``take_outbox.lua``), so a worker that dies mid-delivery
@@ -87,7 +88,8 @@ class AlertStore:
         return removed
 
     async def pending(self) -> dict[str, int]:
-        """Timers waiting, and per sink the items queued or being delivered."""
+        """Timers waiting (one per dossier with alerts to come), and per sink the items
+        queued or being delivered."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcard(self.keys.timers)
             for sink in self.sinks:

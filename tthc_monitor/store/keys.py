@@ -59,12 +59,14 @@ class Keys:
     # -- alerts (docs/alerts.md, "Keys") ---------------------------------------------
     @property
     def timers(self) -> str:
-        """Sorted set: alert id -> fire time (epoch seconds); the sweeper's queue."""
+        """Sorted set: dossier id -> the next fire time (epoch seconds) of its plan record;
+        the sweeper's queue."""
         return f"{self.namespace}:timers"
 
     @property
     def alert_records(self) -> str:
-        """Hash: alert id -> compact record of a scheduled alert (core/schedule.py)."""
+        """Hash: dossier id -> its plan record, a line per alert scheduled and not fired
+        (store/schedule_codec.py)."""
         return f"{self.namespace}:alert"
 
     @property

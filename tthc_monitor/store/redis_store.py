@@ -32,11 +32,11 @@ from schemas.events import DossierEvent
 from tthc_monitor.core.counters import DAY_PREFIX, GLOBAL_PERIOD
 from tthc_monitor.core.engine import Engine
 from tthc_monitor.core.freeze import adjustment_horizon, closed_changes
-from tthc_monitor.core.schedule import AlertChanges, diff_alerts, diff_index, epoch
+from tthc_monitor.core.schedule import diff_index, epoch
 from tthc_monitor.core.update import DossierUpdate, plan_update
 from tthc_monitor.store.freshness import record_applied
 from tthc_monitor.store.keys import Keys
-from tthc_monitor.store.schedule_codec import encode_record
+from tthc_monitor.store.schedule_codec import encode_plan
 from tthc_monitor.store.snapshots import (
     SnapshotKeys,
     adjusting_call,
@@ -59,6 +59,11 @@ READ_CHUNK = 500
 """Dossier states per MGET."""
 COMPACTED = "dossier compacted"
 """The reason of an event refused because its dossier was compacted."""
+SCHEDULED = "@"
+"""The state's only ``alerts`` entry since issue 15: ``{"@": last fire time planned}``
+(before, one entry per alert id, a timer each)."""
+KEEP_PLAN = "="
+"""The plan argument of a write that cannot change the dossier's alerts (apply_dossier.lua)."""
 CLOSED_MARK = "@closed:"
 """Unit field of a state's closed-index entry: ``@closed:{period}`` (store/state.py)."""
 
@@ -230,8 +235,11 @@ class DossierStore:
                     state.contribution,
                     pending[dossier_id],
                     # Alerts older than the horizon are not scheduled when first planned
-                    # (diff_alerts), so with none scheduled they need not be planned.
+                    # (apply_dossier.lua), so with none scheduled they need not be planned.
                     None if state.alerts else oldest_alert,
+                    # A state listing alert ids was scheduled one timer per alert (before
+                    # issue 15): its next write re-plans, moving them into the record.
+                    may_keep_plan=all(a == SCHEDULED for a in state.alerts),
                 )
             except Exception as error:
                 raise ProcessingError(dossier_id, error) from error
@@ -416,10 +424,28 @@ class DossierStore:
         if any(totals.values()):
             keys.append(self.keys.totals)
             triples.extend(f"{len(keys)}\t{f}\t{d}\n" for f, d in sorted(totals.items()) if d)
-        if update.alerts_kept:  # the plan cannot have changed: nothing to reschedule
-            timers = AlertChanges((), (), dict(stored.alerts))
+        # One timer per dossier (docs/alerts.md): the whole plan goes to the script, which
+        # keeps what has not fired and applies the horizon. Ids the state lists are timers
+        # of the layout before (one per alert), moved into the record by this write.
+        old = now - self.alert_horizon
+        cutoff = epoch(old)
+        if update.alerts_kept:
+            # The plan cannot have changed (plan-neutral events): record, timer and the
+            # state's note of them stay as they are.
+            legacy: list[str] = []
+            plan = KEEP_PLAN
+            scheduled = dict(stored.alerts)
         else:
-            timers = diff_alerts(update.alerts, stored.alerts, now, self.alert_horizon)
+            legacy = sorted(a for a in stored.alerts if a != SCHEDULED)
+            plan = encode_plan(update.alerts)
+            # (Alerts the script drops for the horizon are not remembered, as before.)
+            latest = max(
+                (epoch(a.fire_at) for a in update.alerts if stored.alerts or a.fire_at >= old),
+                default=None,
+            )
+            # The state remembers only that alerts were planned (and the last fire time,
+            # for compaction): planning may then skip nothing (alerts_not_before).
+            scheduled = {} if latest is None else {SCHEDULED: latest}
         due_entries = [e for e in stored.index if not str(e[0]).startswith(CLOSED_MARK)]
         index = diff_index(dossier_id, update.running, due_entries)
         # Few, larger arguments: redis-py's packing costs per argument, cjson does not.
@@ -448,7 +474,6 @@ class DossierStore:
         if new_closed and new_closed not in old_closed:
             position = self._key_index(keys, self.keys.closed(new_closed[0][len(CLOSED_MARK) :]))
             index_changes.append([position, dossier_id, str(new_closed[2])])
-        schedule = [[a.alert_id, str(epoch(a.fire_at)), encode_record(a)] for a in timers.schedule]
         args: list[Any] = [
             stored.version,
             "",  # the state, sent beside (apply_batch.lua)
@@ -458,12 +483,12 @@ class DossierStore:
             len(update.refused),
             len(periods),
             *sorted(periods),
-            _compact(schedule),
-            _compact(list(timers.cancel)),
+            plan,
+            _compact([cutoff, legacy]),
             _compact(index_changes),
             "".join(triples),
         ]
-        state = encode_state(update.events, update.contribution, timers.state, index_state)
+        state = encode_state(update.events, update.contribution, scheduled, index_state)
         return keys, args, state
 
     def _closed_entry(self, dossier_id: str, update: DossierUpdate) -> list[Any] | None:

@@ -30,7 +30,7 @@ from redis.client import NEVER_DECODE
 
 from tthc_monitor.core.periods import PeriodScheme, shift_period
 from tthc_monitor.store.keys import Keys
-from tthc_monitor.store.redis_store import CLOSED_MARK, load_script
+from tthc_monitor.store.redis_store import CLOSED_MARK, SCHEDULED, load_script
 from tthc_monitor.store.snapshots import Clock, SnapshotKeys, local_now
 from tthc_monitor.store.state import FORMAT_TOMBSTONE, DossierState, decode_state, encode_tombstone
 
@@ -174,7 +174,10 @@ class Retention:
                             dossier_id,
                             len(ids),
                             *ids,
-                            *state.alerts,
+                            # Its timer (one per dossier), or those of the layout
+                            # before issue 15 (one per alert id the state lists).
+                            *(a for a in state.alerts if a != SCHEDULED),
+                            dossier_id,
                         ],
                         client=pipe,
                     )

@@ -59,7 +59,9 @@ class DossierState:
     events: list[dict[str, Any]] = field(default_factory=list)
     contribution: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, float] = field(default_factory=dict)
-    """Scheduled alert id -> fire time (epoch seconds)."""
+    """``{"@": last fire time planned}`` when the dossier has alerts (its plan record
+    lives in ``{ns}:alert``, docs/alerts.md); in a state written before issue 15, each
+    scheduled alert id -> its fire time (epoch seconds)."""
     index: list[list[Any]] = field(default_factory=list)
     """Entries in the per-unit due index: [unit_id, member, due]; and, once the dossier is
     closed, one entry [``@closed:{period}``, dossier_id, close time] of the closed index

@@ -7,8 +7,10 @@
 -- KEYS[4]      pipeline statistics     ({ns}:stats; `applied`, `refused` and
 --              `event_id_conflicts` move with the write, so a crash can never count an
 --              event twice or not at all)
--- KEYS[5]      alert timers            ({ns}:timers; zset alert id -> fire time)
--- KEYS[6]      alert records           ({ns}:alert; hash alert id -> compact record)
+-- KEYS[5]      alert timers            ({ns}:timers; zset dossier id -> the next fire
+--              time of its plan record)
+-- KEYS[6]      alert plan records      ({ns}:alert; hash dossier id -> the alerts it has
+--              scheduled and not fired, one line each: tthc_monitor/store/schedule_codec.py)
 -- KEYS[7]      fired alerts            ({ns}:fired; zset alert id -> fire time)
 -- KEYS[8]      refused event ids       ({ns}:eid:conflicts; hash "{event_id}|{dossier_id}"
 --              -> the dossier that holds the id)
@@ -26,9 +28,15 @@
 -- ARGV[5..4+F] the event ids this write adds
 -- ARGV[5+F]    how many of them the sequence rules refuse
 -- then         number P of period names, and P period names to remember in KEYS[2]
--- then         alerts to schedule, JSON [[id, fire time, record], ...]; an id in KEYS[7]
---              has fired and is never scheduled again
--- then         alert ids to cancel, JSON [id, ...] (a no-op once fired)
+-- then         the dossier's whole alert plan, one line per alert in fire-time order
+--              ("{id}|{level code}|{stage code}|{fire}|{due}|{unit}\n"); an id in KEYS[7]
+--              has fired and is never scheduled again; an alert not in the old record
+--              whose fire time is before the horizon cutoff is not scheduled; or "=":
+--              the write cannot change the plan (core/update.py, plan-neutral events),
+--              the record and the timer stay as they are
+-- then         JSON [horizon cutoff (epoch s), [alert ids of the one-timer-per-alert
+--              layout before issue 15, to remove: they are scheduled again as part of
+--              the record, unless fired]]
 -- then         index changes, JSON [[index into KEYS, member, due], ...] (an empty due
 --              removes the member)
 -- then         every counter that changes, packed in one argument (an argument costs
@@ -107,16 +115,19 @@ local refused = tonumber(ARGV[5 + fresh])
 local at = 6 + fresh
 local periods = tonumber(ARGV[at])
 local i = at + periods + 1
-local schedule = cjson.decode(ARGV[i])
-local cancel = cjson.decode(ARGV[i + 1])
+local plan = ARGV[i]
+local horizon = cjson.decode(ARGV[i + 1])
+local cutoff, legacy = tonumber(horizon[1]), horizon[2]
 local index_changes = cjson.decode(ARGV[i + 2])
 local kinds = {[2] = 'set', [3] = 'hash', [4] = 'hash', [5] = 'zset', [6] = 'hash',
   [7] = 'zset', [8] = 'hash'}
-for _, alert in ipairs(schedule) do
-  if not tonumber(alert[2]) then
+local planned = {}
+for line, id, fire in string.gmatch(plan, '(([^|\n]+)|[^|\n]*|[^|\n]*|([^|\n]*)|[^\n]*\n)') do
+  if not tonumber(fire) then
     return redis.error_reply('ERR value is not a valid float (fire time of alert ' ..
-      alert[1] .. ' for key ' .. KEYS[5] .. '; nothing written)')
+      id .. ' for key ' .. KEYS[5] .. '; nothing written)')
   end
+  planned[#planned + 1] = {line, id, tonumber(fire)}
 end
 for _, change in ipairs(index_changes) do
   kinds[change[1]] = 'zset'
@@ -168,6 +179,39 @@ for position in pairs(fields) do
     new_totals = redis.call('SCARD', KEYS[2]) == 0 and redis.call('EXISTS', totals_key) == 0
   end
 end
+-- The new plan record: the planned alerts not fired yet. One scheduled before (in the old
+-- record, or a timer of the old layout) stays however late; a new one older than the
+-- horizon is left out (docs/alerts.md, "Horizon").
+local old_record = redis.call('HGET', KEYS[6], dossier)
+local recorded, held = {}, {}
+if old_record then
+  for id in string.gmatch(old_record, '([^|\n]+)|[^\n]*\n') do
+    recorded[id] = true
+  end
+end
+for _, id in ipairs(legacy) do
+  held[id] = true
+end
+local kept, next_fire = {}, nil
+if plan == '=' then
+  -- The plan is unchanged: keep the record (and so the timer) as it is.
+  kept[1] = old_record or ''
+end
+for _, alert in ipairs(planned) do
+  local id, fire = alert[2], alert[3]
+  -- An id in the old record has not fired (the claim removes what it fires).
+  local keep = recorded[id] or false
+  if not keep and not redis.call('ZSCORE', KEYS[7], id) then
+    keep = held[id] or fire >= cutoff
+  end
+  if keep then
+    kept[#kept + 1] = alert[1]
+    if not next_fire or fire < next_fire then
+      next_fire = fire
+    end
+  end
+end
+local new_record = table.concat(kept)
 local clashes = {-2}
 local first_refusals = 0
 for n = 5, 4 + fresh do
@@ -208,14 +252,18 @@ for n = at + 1, at + periods do
   redis.call('SADD', KEYS[2], ARGV[n])
 end
 -- Timers move with the state: a crash never leaves a write without its alerts, and a
--- late event cancels (ZREM) the alerts it makes unwarranted in the same step.
-for _, alert in ipairs(schedule) do
-  if not redis.call('ZSCORE', KEYS[7], alert[1]) then
-    redis.call('ZADD', KEYS[5], alert[2], alert[1])
-    redis.call('HSET', KEYS[6], alert[1], alert[3])
+-- late event cancels the alerts it makes unwarranted in the same step (the record
+-- replaced; one timer per dossier, at its next fire time).
+if new_record ~= (old_record or '') then
+  if new_record == '' then
+    redis.call('HDEL', KEYS[6], dossier)
+    redis.call('ZREM', KEYS[5], dossier)
+  else
+    redis.call('HSET', KEYS[6], dossier, new_record)
+    redis.call('ZADD', KEYS[5], next_fire, dossier)
   end
 end
-for _, id in ipairs(cancel) do
+for _, id in ipairs(legacy) do
   redis.call('ZREM', KEYS[5], id)
   redis.call('HDEL', KEYS[6], id)
 end

@@ -1,7 +1,9 @@
 -- claim_alerts.lua: take the alerts whose fire time has come, once, into the outboxes.
 --
--- KEYS[1]      alert timers    ({ns}:timers; zset alert id -> fire time)
--- KEYS[2]      alert records   ({ns}:alert; hash alert id -> compact record)
+-- KEYS[1]      alert timers    ({ns}:timers; zset dossier id -> its next fire time)
+-- KEYS[2]      alert records   ({ns}:alert; hash dossier id -> plan record: the alerts
+--              scheduled and not fired, one line "{id}|{level code}|{stage code}|{fire}|
+--              {due}|{unit}" each, tthc_monitor/store/schedule_codec.py)
 -- KEYS[3]      fired alerts    ({ns}:fired; zset alert id -> fire time)
 -- KEYS[4]      statistics      ({ns}:stats; `alerts_fired:{level}` counted here)
 -- KEYS[5..n]   one outbox list per sink ({ns}:alerts:outbox:{sink})
@@ -10,9 +12,13 @@
 --              which tests move through a month in seconds)
 -- ARGV[2]      how many timers to take at most
 --
+-- One timer per dossier: a due timer's record gives the alerts due now, which are
+-- fired; the record keeps the rest and the timer moves to the next of them (or both go).
 -- Atomic, so two workers sweeping at once never both take an alert, and the fired
 -- marker (ZADD NX) keeps an alert id from ever being queued twice. Each outbox gets
--- "{alert id}|{record}". Returns {timers taken, alerts queued}.
+-- "{alert id}|{level}|{stage}|{fire}|{due}|{unit}|{dossier}". A timer of the layout
+-- before issue 15 (member an alert id, record "{level}|{stage}|{fire}|{due}|{unit}|
+-- {dossier}", no newline) is fired as it was then. Returns {timers taken, alerts queued}.
 --
 -- Checks first, writes after (Redis does not roll a script back): the type of every
 -- key, and the statistics fields HINCRBY adds to, are checked before the first write.
@@ -31,19 +37,47 @@ for k, kind in ipairs(kinds) do
       '; nothing written)')
   end
 end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0,
+local LEVELS = {s = 'due_soon', t = 'due_today', o = 'overdue', a = 'apology_missing'}
+local STAGES = {o = 'owner', i = 'interagency'}
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0,
   tonumber(ARGV[2]))
-local plan = {}
+-- Per timer: what to fire ({id, fire, outbox item, level}) and what to keep.
+local timers = {}
 local levels = {}
-for i = 1, #due, 2 do
-  local id = due[i]
-  local record = redis.call('HGET', KEYS[2], id)
-  local queue = false
-  if record and not redis.call('ZSCORE', KEYS[3], id) then
-    queue = true
-    levels['alerts_fired:' .. string.match(record, '^[^|]+')] = true
+for _, member in ipairs(due) do
+  local record = redis.call('HGET', KEYS[2], member)
+  local timer = {member = member, record = record, fire = {}, kept = {}, next = nil}
+  if record and not string.find(record, '\n', 1, true) then
+    -- The layout before issue 15: the member is the alert id.
+    local level = string.match(record, '^[^|]+')
+    local fire = string.match(record, '^[^|]*|[^|]*|([^|]*)')
+    timer.legacy = true
+    timer.fire[1] = {member, fire, member .. '|' .. record, level}
+  elseif record then
+    for line, id, l, s, fire, rest in string.gmatch(record,
+        '(([^|\n]+)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^\n]*)\n)') do
+      local at = tonumber(fire)
+      if at <= now then
+        local level = LEVELS[l]
+        timer.fire[#timer.fire + 1] = {id, fire,
+          id .. '|' .. level .. '|' .. STAGES[s] .. '|' .. fire .. '|' .. rest .. '|' .. member,
+          level}
+      else
+        timer.kept[#timer.kept + 1] = line
+        if not timer.next or at < timer.next then
+          timer.next = at
+        end
+      end
+    end
   end
-  plan[#plan + 1] = {id, due[i + 1], record, queue}
+  for _, alert in ipairs(timer.fire) do
+    alert[5] = not redis.call('ZSCORE', KEYS[3], alert[1])
+    if alert[5] then
+      levels['alerts_fired:' .. alert[4]] = true
+    end
+  end
+  timers[#timers + 1] = timer
 end
 for name in pairs(levels) do
   local value = redis.call('HGET', KEYS[4], name)
@@ -54,19 +88,25 @@ for name in pairs(levels) do
 end
 
 local queued = 0
-for _, alert in ipairs(plan) do
-  local id, record = alert[1], alert[3]
-  redis.call('ZREM', KEYS[1], id)
-  if record then
-    redis.call('HDEL', KEYS[2], id)
-    if alert[4] then
-      redis.call('ZADD', KEYS[3], alert[2], id)
+for _, timer in ipairs(timers) do
+  for _, alert in ipairs(timer.fire) do
+    if alert[5] then
+      redis.call('ZADD', KEYS[3], alert[2], alert[1])
       for k = 5, #KEYS do
-        redis.call('LPUSH', KEYS[k], id .. '|' .. record)
+        redis.call('LPUSH', KEYS[k], alert[3])
       end
-      redis.call('HINCRBY', KEYS[4], 'alerts_fired:' .. string.match(record, '^[^|]+'), 1)
+      redis.call('HINCRBY', KEYS[4], 'alerts_fired:' .. alert[4], 1)
       queued = queued + 1
     end
   end
+  if timer.next then
+    redis.call('HSET', KEYS[2], timer.member, table.concat(timer.kept))
+    redis.call('ZADD', KEYS[1], timer.next, timer.member)
+  else
+    redis.call('ZREM', KEYS[1], timer.member)
+    if timer.record then
+      redis.call('HDEL', KEYS[2], timer.member)
+    end
+  end
 end
-return {#due / 2, queued}
+return {#due, queued}

@@ -4,7 +4,8 @@
 -- KEYS[2]  event id index ({ns}:eid; event_id -> dossier_id)
 -- KEYS[3]  the closed index holding the dossier ({ns}:closed:{period}; zset)
 -- KEYS[4]  pipeline statistics ({ns}:stats; `compacted`)
--- KEYS[5]  alert timers ({ns}:timers; zset alert id -> fire time)
+-- KEYS[5]  alert timers ({ns}:timers; zset dossier id -> next fire time; before issue
+--          15, alert id -> fire time)
 --
 -- ARGV[1]  expected version of the dossier (the one the caller read and found closed)
 -- ARGV[2]  the tombstone (tthc_monitor/store/state.py): the dossier's event ids
@@ -12,7 +13,8 @@
 -- ARGV[4]  dossier id
 -- ARGV[5]  number N of event ids that follow
 -- ARGV[6..5+N] the dossier's event ids, removed from KEYS[2] where they name this dossier
--- then     the ids of the alerts its state lists (all due before its close)
+-- then     the timers to look for: the ids of the alerts its state lists (the layout
+--          before issue 15), then the dossier id
 --
 -- Returns the new version; -1 when the stored version is not the expected one (a
 -- concurrent write wins: the dossier is looked at again at the next run); -3 when one
