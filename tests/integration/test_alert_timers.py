@@ -27,6 +27,8 @@ from tthc_monitor.store.state import encode_state
 pytestmark = pytest.mark.integration
 
 UNIT = "so-tu-phap"
+EVERY_LEVEL = ["due_soon", "due_today", "overdue", "apology_missing"]
+"""A dossier never resolved: each alert of its owner stage, in fire order."""
 JUSTICE = "qt.so-tu-phap.002"
 
 
@@ -95,12 +97,7 @@ async def test_one_timer_fires_each_alert_once_and_moves_to_the_next(
     # A worker down for days fires everything due at once, in fire order, once.
     claimed = await alerts.claim(at("2022-03-28 08:00"), 100)
     assert (claimed.taken, claimed.queued) == (1, 3)
-    assert await levels_queued(redis, ns) == [
-        "due_soon",
-        "due_today",
-        "overdue",
-        "apology_missing",
-    ]
+    assert await levels_queued(redis, ns) == EVERY_LEVEL
     assert await redis.exists(f"{ns}:timers", f"{ns}:alert") == 0
     assert await redis.zcard(f"{ns}:fired") == 4
     stats = await redis.hgetall(f"{ns}:stats")
@@ -181,12 +178,7 @@ async def test_a_store_of_the_layout_before_moves_to_one_timer_without_loss_or_r
     assert await redis.zrange(f"{ns}:timers", 0, -1) == ["S5"]
     assert await redis.hkeys(f"{ns}:alert") == ["S5"]
     await alerts.claim(at("2022-03-28 08:00"), 100)
-    assert await levels_queued(redis, ns) == [
-        "due_soon",
-        "due_today",
-        "overdue",
-        "apology_missing",
-    ]
+    assert await levels_queued(redis, ns) == EVERY_LEVEL
 
 
 async def test_a_plan_neutral_write_keeps_the_record_and_the_timer_as_they_are(
@@ -212,9 +204,4 @@ async def test_a_plan_neutral_write_keeps_the_record_and_the_timer_as_they_are(
     assert await redis.hget(f"{ns}:alert", "S6") == record
     assert await redis.zscore(f"{ns}:timers", "S6") == timer
     assert (await alerts.claim(at("2022-03-28 08:00"), 100)).queued == 3
-    assert await levels_queued(redis, ns) == [
-        "due_soon",
-        "due_today",
-        "overdue",
-        "apology_missing",
-    ]
+    assert await levels_queued(redis, ns) == EVERY_LEVEL

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.events import EVENT_ADAPTER, DossierEvent, parse_event
+from schemas.events import EVENT_ADAPTER, EVENT_TYPES, DossierEvent, parse_event
 from tests.eventkit import ev
 from tests.unit.test_properties import dossier_events
 from tests.unit.test_properties_successions import dossier_events as succession_events
@@ -59,22 +59,7 @@ def instants(draw: st.DrawFn) -> str:
 @st.composite
 def raw_events(draw: st.DrawFn) -> dict[str, Any]:
     """Any valid event of the contract, with or without each optional field."""
-    kind = draw(
-        st.sampled_from(
-            [
-                "received",
-                "transferred",
-                "resolved",
-                "digitized",
-                "paid",
-                "apologized",
-                "extended",
-                "withdrawn",
-                "supplement_requested",
-                "supplemented",
-            ]
-        )
-    )
+    kind = draw(st.sampled_from(EVENT_TYPES))
     body: dict[str, Any] = {
         "schema_version": 1,
         "event_id": draw(st.from_regex(r"[A-Za-z0-9 .:-]{1,20}", fullmatch=True)),

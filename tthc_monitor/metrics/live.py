@@ -65,7 +65,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _unpack(packed: bytes | str) -> Ints:
+def unpack_hash(packed: bytes | str) -> Ints:
     """A hash packed by READ_HASHES, as ``{field: int}``."""
     text = _text(packed)
     if not text:
@@ -127,7 +127,7 @@ class LiveReader:
             # One command for every ZCOUNT (a command each would cost the client more).
             self._due_counts(keys=indexes, args=ranges, client=pipe)
             raw_periods, packed, freshness, due_counts = pipe.execute()
-            totals, *results = [_unpack(p) for p in packed]
+            totals, *results = [unpack_hash(p) for p in packed]
             now_names = sorted(p for p in map(_text, raw_periods) if p >= period)
             if totals.pop(READY, None) is None:
                 ensure_totals_sync(self.redis, self.keys, units)

@@ -121,13 +121,12 @@ def build(
     """The whole pipeline, raw messages in. ``after`` (default: ``Commit(done)``) ends
     the chain once a batch is recorded."""
     end = after if after is not None else Commit(done or (lambda work: None))
-    retry_options: dict[str, Any] = {}
-    if retry_on is not None:
-        retry_options["retry_on"] = retry_on
-    if sleep is not None:
-        retry_options["sleep"] = sleep
-    if should_stop is not None:
-        retry_options["should_stop"] = should_stop
-    retry = Retry(apply_chain(store, ledger, sink, end), on_stop=on_stop, **retry_options)
+    retry = Retry(
+        apply_chain(store, ledger, sink, end),
+        retry_on=retry_on,
+        sleep=sleep,
+        should_stop=should_stop,
+        on_stop=on_stop,
+    )
     batch = Batch(retry, max_size=max_size, max_wait=max_wait, per_source=per_source)
     return Decode(engine, batch)

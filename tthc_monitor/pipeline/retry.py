@@ -75,20 +75,22 @@ class Retry(Forward[Sequence[Decoded]]):
         self,
         next_step: Step[Any],
         *,
-        retry_on: Callable[[Exception], bool] = transient,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        should_stop: Callable[[], bool] = lambda: False,
+        retry_on: Callable[[Exception], bool] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+        should_stop: Callable[[], bool] | None = None,
         on_stop: Callable[[Sequence[Decoded]], None] | None = None,
-        first_delay: float = FIRST_DELAY,
+        first_delay: float | None = None,
         max_delay: float = MAX_BACKOFF,
         what: str = "apply a batch of {} events",
     ) -> None:
+        # None: the default (``transient``, ``asyncio.sleep``, never stop, FIRST_DELAY),
+        # so the pipeline's builders pass their options through as they get them.
         super().__init__(next_step)
-        self.retry_on = retry_on
-        self.sleep = sleep
-        self.should_stop = should_stop
+        self.retry_on = retry_on or transient
+        self.sleep = sleep or asyncio.sleep
+        self.should_stop = should_stop or (lambda: False)
         self.on_stop = on_stop
-        self.first_delay = first_delay
+        self.first_delay = FIRST_DELAY if first_delay is None else first_delay
         self.max_delay = max_delay
         self.what = what
         """The retry's log line: "cannot {what} yet", ``{}`` the batch's size."""

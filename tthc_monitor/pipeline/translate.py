@@ -138,20 +138,15 @@ def build_translator(
 ) -> Step[Raw]:
     """The translator's chain, raw Debezium messages in. ``send`` publishes one event
     (key, value) and returns what resolves on the broker's ack; ``done`` acks a batch."""
-    retry_options: dict[str, Any] = {}
-    if sleep is not None:
-        retry_options["sleep"] = sleep
-    if should_stop is not None:
-        retry_options["should_stop"] = should_stop
-    if first_delay is not None:
-        retry_options["first_delay"] = first_delay
     attempt = Begin(TranslationLedger(), DeadLetters(sink, Publish(send, Commit(done))))
     retry = Retry(
         attempt,
         retry_on=retry_on,
+        sleep=sleep,
+        should_stop=should_stop,
         on_stop=on_stop,
+        first_delay=first_delay,
         what="publish the translation of a batch of {} row changes",
-        **retry_options,
     )
     batch = Batch(retry, max_size=max_size, max_wait=max_wait)
     return DecodeEnvelope(mapping, Translate(mapping, batch))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from tthc_monitor.metrics.live import READ_HASHES
+from tthc_monitor.metrics.live import READ_HASHES, unpack_hash
 from tthc_monitor.store.keys import Keys
 from tthc_monitor.store.totals import READY, ensure_totals_sync
 
@@ -33,14 +33,6 @@ class TrendCounters:
     """Counter hashes by period name (the periods shown, and later ones with levels)."""
     totals: Ints | None
     """``unit|metric`` -> sum over every period, when the levels were read."""
-
-
-def _unpack(packed: bytes | str) -> Ints:
-    text = packed.decode() if isinstance(packed, bytes) else str(packed)
-    if not text:
-        return {}
-    parts = text.split("\n")
-    return dict(zip(parts[::2], map(int, parts[1::2]), strict=True))
 
 
 def read_trend_counters(
@@ -68,7 +60,7 @@ def read_trend_counters(
             hashes.insert(0, keys.totals)
         script(keys=hashes, client=pipe)
         raw_periods, packed = pipe.execute()
-        unpacked = [_unpack(p) for p in packed]
+        unpacked = [unpack_hash(p) for p in packed]
         totals = unpacked.pop(0) if levels else None
         now_names = wanted([str(p) for p in raw_periods])
         if totals is not None and totals.pop(READY, None) is None:
