@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import ROOT, Env
+from tthc_monitor.core.freeze import AUTO_MONTHS
 from tthc_monitor.simulate.quangtri import load_targets
+from tthc_monitor.store.snapshots import SnapshotKeys
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -277,6 +279,9 @@ def test_month_through_replay(env: Env, month: Path, tmp_path: Path) -> None:
 
 
 def test_month_through_kafka_and_the_worker(env: Env, month: Path, tmp_path: Path) -> None:
+    # The worker freezes ended periods on its own (every second here): check_report waits
+    # for it, so no automatic version lands between its two exports.
+    env.extra["TTHC_SNAPSHOT_CHECK_SECONDS"] = "1"
     env.start_worker(tmp_path)
     started = time.monotonic()
     env.cli("publish", str(month), "--wait", "--timeout", "840", timeout=900)
@@ -287,11 +292,30 @@ def test_month_through_kafka_and_the_worker(env: Env, month: Path, tmp_path: Pat
     check_report(env, tmp_path)
 
 
+def wait_automatic_freezes(env: Env, periods: list[str], timeout: float = 120) -> None:
+    """Until the worker has frozen each of ``periods`` that holds counters (every
+    ``AUTO_MONTHS`` version): its freeze is a new version, which ``report`` exports."""
+    client = env.redis()
+    keys = SnapshotKeys(env.namespace)
+    wanted = [f"auto:{m}" for m in AUTO_MONTHS]
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = client.smembers(f"{env.namespace}:periods")
+        missing = [
+            p for p in periods if p in stored and None in client.hmget(keys.versions(p), wanted)
+        ]
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"no automatic freeze of {missing}\n{env.tail()}"
+        time.sleep(0.5)
+
+
 def check_report(env: Env, tmp_path: Path) -> None:
     """Freeze, export twice: the files are the frozen figures, byte for byte the same."""
     from openpyxl import load_workbook
 
     started = time.monotonic()
+    wait_automatic_freezes(env, ["2022-03", "2022-04"])
     env.cli("snapshot", "--period", "2022-04", "--freeze")
     env.cli("snapshot", "--period", "2022-03", "--months", "3", "--freeze")
     first, second = tmp_path / "report-1", tmp_path / "report-2"
