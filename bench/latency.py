@@ -32,6 +32,12 @@ How "applied" is observed (resolution ≤ 10 ms):
 ``tthc_pipeline_events_total{outcome="applied"}`` + ``{outcome="duplicate"}``; the
 k-th event is visible at the end of the first scrape showing k more. The floor's
 counterpart samples its counter every 100 ms from the poller's reads.
+
+Where the CPU went while timing (Linux): the consumer's processes and ``serve`` from
+/proc, Redis from ``INFO cpu``, the harness (producer, scraper, poller) from this
+process's rusage, and the broker with anything else as the rest of the machine's busy
+time, each in µs per published event. On a small machine all of them share the cores,
+so a consumer short of CPU shows up here before it shows in the latency.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import itertools
 import json
 import multiprocessing
 import re
+import resource
 import sys
 import tempfile
 import threading
@@ -74,6 +81,7 @@ from bench.common import (
     worker_command,
     worker_env,
 )
+from bench.usage import machine_busy, process_cpu, redis_cpu
 from tthc_monitor.embedded import Embedded, free_port, wait_for_port
 from tthc_monitor.kafka_admin import ensure_topics
 
@@ -140,7 +148,9 @@ def poll(
     client.close()
 
 
-def scrape(url: str, scrapes: list[tuple[float, int]], done: threading.Event) -> None:
+def scrape(
+    url: str, scrapes: list[tuple[float, int]], done: threading.Event, interval: float
+) -> None:
     while not done.is_set():
         started = time.time()
         try:
@@ -150,7 +160,34 @@ def scrape(url: str, scrapes: list[tuple[float, int]], done: threading.Event) ->
             scrapes.append((time.time(), total))
         except OSError:
             pass
-        time.sleep(max(0.0, SCRAPE_SECONDS - (time.time() - started)))
+        time.sleep(max(0.0, interval - (time.time() - started)))
+
+
+def _cpu_now(url: str, consumers: list[int], serve: int | None) -> dict[str, float]:
+    """CPU seconds so far of each party of a run (the harness: this process's threads,
+    i.e. the producer and the scraper, and its finished children, i.e. the poller)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy, total = machine_busy()
+    return {
+        "consumer": sum(process_cpu(pid) for pid in consumers),
+        "serve": process_cpu(serve) if serve is not None else 0.0,
+        "redis": redis_cpu(url),
+        "harness": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+        "machine_busy": busy,
+        "machine_total": total,
+    }
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    """µs of CPU per published event of each party, and how busy the machine was; the
+    broker and anything else running are the rest of the machine's busy time."""
+    spent = {name: after[name] - before[name] for name in before}
+    parties = ("consumer", "serve", "redis", "harness")
+    out = {f"{name}_us": spent[name] / events * 1e6 for name in parties}
+    out["rest_us"] = (spent["machine_busy"] - sum(spent[n] for n in parties)) / events * 1e6
+    out["machine_busy_share"] = spent["machine_busy"] / spent["machine_total"]
+    return out
 
 
 def publish_steady(
@@ -215,6 +252,7 @@ def run_one(
     ours: bool,
     logs: Path,
     workers: int = 1,
+    scrape_seconds: float = SCRAPE_SECONDS,
 ) -> dict[str, dict[str, float]]:
     tag = new_tag()
     topic, namespace = f"benchlat-{tag}", f"benchlat{tag}"
@@ -257,6 +295,9 @@ def run_one(
             # Every worker in the group before timing: a join mid-run would be a rebalance.
             wait_stable(bootstrap, group, workers)
         base = count()
+        serve_pid = processes[-1].pid if ours else None
+        consumer_pids = [p.pid for p in (processes[:-1] if ours else processes)]
+        cpu_before = _cpu_now(url, consumer_pids, serve_pid)
         context = multiprocessing.get_context("fork")
         published = context.Value("q", 0, lock=False)
         done = context.Event()
@@ -275,7 +316,7 @@ def run_one(
         )
         poller.start()
         scrapes: list[tuple[float, int]] = []
-        scraper = threading.Thread(target=scrape, args=(scrape_url, scrapes, done))
+        scraper = threading.Thread(target=scrape, args=(scrape_url, scrapes, done, scrape_seconds))
         if scrape_url:
             scraper.start()
         try:
@@ -287,7 +328,7 @@ def run_one(
             deadline = time.monotonic() + 120
             while count() - base < len(timed_events) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(3 * SCRAPE_SECONDS)
+            time.sleep(3 * scrape_seconds)
         finally:
             done.set()
             applied_at, counts = receive.recv()
@@ -295,12 +336,14 @@ def run_one(
             if scrape_url:
                 scraper.join()
         total = len(timed_events)
+        cpu = cpu_split(cpu_before, _cpu_now(url, consumer_pids, serve_pid), total)
         starts = [at for at, _ in counts]
         gaps = sorted(b - a for a, b in itertools.pairwise(starts))
         result = {
+            "cpu": cpu,
             "applied_by_count": summary(by_count(sent, counts, base), total),
             "visible_by_100ms_sampling": summary(
-                by_count(sent, every(counts, SCRAPE_SECONDS), base), total
+                by_count(sent, every(counts, scrape_seconds), base), total
             ),
             "poll_ms": {
                 "median": percentile(gaps, 0.5) * 1000,
@@ -319,13 +362,21 @@ def run_one(
 
 
 def latency(
-    env: dict[str, str], path: Path, rate: float, logs: Path, workers: int = 1
+    env: dict[str, str],
+    path: Path,
+    rate: float,
+    logs: Path,
+    workers: int = 1,
+    scrape_seconds: float = SCRAPE_SECONDS,
 ) -> dict[str, object]:
     events = load(path)
-    floor = run_one(env, events, rate, ours=False, logs=logs)
-    ours = run_one(env, events, rate, ours=True, logs=logs, workers=workers)
+    floor = run_one(env, events, rate, ours=False, logs=logs, scrape_seconds=scrape_seconds)
+    ours = run_one(
+        env, events, rate, ours=True, logs=logs, workers=workers, scrape_seconds=scrape_seconds
+    )
     return {
         "rate": rate,
+        "scrape_seconds": scrape_seconds,
         "workers": workers,
         "events": len(events) - WARM_UP,
         "ours": ours,
@@ -350,6 +401,15 @@ def report(result: dict[str, object]) -> None:
                 f"{baseline:,.0f} ms)",
                 flush=True,
             )
+    for label, run in (("ours", ours), ("stack floor", floor)):
+        cpu = run["cpu"]
+        print(
+            f"latency_cpu ({label}): per event, consumer {cpu['consumer_us']:,.0f} µs, "
+            f"serve {cpu['serve_us']:,.0f}, Redis {cpu['redis_us']:,.0f}, harness "
+            f"{cpu['harness_us']:,.0f}, broker and rest {cpu['rest_us']:,.0f}; machine "
+            f"{cpu['machine_busy_share']:.0%} busy",
+            flush=True,
+        )
     poll = ours["poll_ms"]
     print(
         f"latency_resolution: {poll['median']:.1f} ms median poll interval "
@@ -368,6 +428,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="steady publishing time (default 60)")
     parser.add_argument("--quick", action="store_true", help="15 s instead of 60 s")
     parser.add_argument("--workers", type=int, default=1, help="workers in one group")
+    parser.add_argument(
+        "--scrape-seconds",
+        type=float,
+        default=SCRAPE_SECONDS,
+        help="how often /metrics is read (default 0.1; each read of serve costs CPU)",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     embedded = Embedded()
@@ -375,7 +441,7 @@ def main() -> int:
         env = services(embedded)
         with tempfile.TemporaryDirectory() as tmp:
             path, _ = events_file(int(args.rate * seconds) + WARM_UP, Path(tmp))
-            result = latency(env, path, args.rate, Path(tmp), args.workers)
+            result = latency(env, path, args.rate, Path(tmp), args.workers, args.scrape_seconds)
         report(result)
         print(json.dumps(result, indent=2))
     finally:

@@ -9,8 +9,10 @@ inside the Lua scripts, which no number of command processes spreads.
 
 from __future__ import annotations
 
+import os
 import resource
 import time
+from pathlib import Path
 from types import TracebackType
 
 import redis
@@ -19,6 +21,33 @@ import redis
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + sys) a running process has used so far, from /proc (Linux);
+    NaN where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # Fields 14 and 15 of stat(5), counted after the ")" that ends the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return float("nan"), float("nan")
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def redis_cpu(url: str) -> float:
+    """Redis's own CPU seconds so far (``INFO cpu``)."""
+    return _redis_cpu(url)
 
 
 def _redis_cpu(url: str) -> float:

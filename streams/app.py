@@ -30,6 +30,7 @@ from streams import timers
 from streams.dead_letters import KafkaDeadLetters
 from streams.ledger import WorkerLedger
 from streams.source import Ack, feed
+from streams.transport import use_fetch_wait
 from tthc_monitor.alerting.sinks import KafkaSink, WebhookSink
 from tthc_monitor.alerting.sweeper import Sink, Sweeper
 from tthc_monitor.cdc.mapping import OneStopMapping
@@ -143,6 +144,7 @@ def create_app(
         producer_acks=-1,
         broker_credentials=faust_credentials(settings),
     )
+    use_fetch_wait(app, settings.fetch_max_wait_ms)
     source = _raw_topic(app, settings.topic, settings.partitions)
     dead_letter_topic = _raw_topic(app, settings.dlq_topic, 1)
     alerts_out = _raw_topic(app, settings.alerts_topic, settings.partitions)

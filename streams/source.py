@@ -59,14 +59,15 @@ class Ack(Step[Work]):
 def observe(work: Work) -> None:
     """What the batch's write did, and how late its events reached Redis."""
     written = work.written_at or time.time()
+    # The labelled children looked up once a batch, not twice an event.
+    since_occurred = worker_metrics.LAG.labels("occurred")
+    since_arrival = worker_metrics.LAG.labels("arrival")
     for group in work.groups.values():
         for item in group:
             assert item.event is not None
-            worker_metrics.LAG.labels("occurred").observe(
-                max(0.0, written - item.event.occurred_at.timestamp())
-            )
+            since_occurred.observe(max(0.0, written - item.event.occurred_at.timestamp()))
             if item.raw.timestamp:
-                worker_metrics.LAG.labels("arrival").observe(max(0.0, written - item.raw.timestamp))
+                since_arrival.observe(max(0.0, written - item.raw.timestamp))
     worker_metrics.EVENTS.labels("applied").inc(work.applied)
     worker_metrics.EVENTS.labels("refused").inc(len(work.refused))
 

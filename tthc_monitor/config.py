@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     """Events the worker applies in one Redis round trip at most."""
     batch_wait_ms: int = Field(default=50, ge=1)
     """How long a partial batch waits for more events."""
+    fetch_max_wait_ms: int = Field(default=100, ge=1)
+    """How long the broker may hold the worker's fetch request for data (Faust fixes
+    1,500 ms, which showed as 1.5 s gaps in delivery: streams/transport.py)."""
     worker_stop_timeout: float = Field(default=8.0, gt=0)
     """Seconds a worker told to stop (SIGTERM, SIGINT) has to stop cleanly; past them it
     exits with status 75 without waiting further (e.g. for a broker that went away):
