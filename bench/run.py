@@ -258,7 +258,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, under 5 minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes, ~10 minutes on 2 cores"
+    )
     parser.add_argument("--only", choices=FIGURES)
     parser.add_argument("--events", type=int, help="events for throughput and replay")
     args = parser.parse_args()
