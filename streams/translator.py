@@ -24,6 +24,7 @@ import faust
 
 from streams.dead_letters import dead_letter_message
 from streams.source import feed
+from streams.transport import use_fetch_wait
 from tthc_monitor.cdc.mapping import OneStopMapping
 from tthc_monitor.config import Settings
 from tthc_monitor.connections import faust_credentials
@@ -141,5 +142,6 @@ def create_translator(settings: Settings, mapping: OneStopMapping) -> faust.App:
         producer_acks=-1,
         broker_credentials=faust_credentials(settings),
     )
+    use_fetch_wait(app, settings.fetch_max_wait_ms)
     add_translator(app, settings, mapping, on_stop=leave_unapplied)
     return app

@@ -53,3 +53,20 @@ def test_the_consumer_waits_as_configured() -> None:
 def test_the_default_is_not_fausts_fixed_wait() -> None:
     assert Settings.model_fields["fetch_max_wait_ms"].default == 100
     assert worker_consumer(settings())._fetch_max_wait_ms == 100
+
+
+def test_the_translator_alone_waits_as_configured() -> None:
+    from pathlib import Path
+
+    from streams.translator import create_translator
+    from tthc_monitor.cdc.mapping import load
+
+    root = Path(__file__).resolve().parents[2]
+    mapping = load(root / "examples" / "one-stop" / "mapping.toml")
+    app = create_translator(settings(fetch_max_wait_ms=77), mapping)
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+
+    async def build() -> aiokafka.AIOKafkaConsumer:
+        return thread._create_worker_consumer(app.transport)  # type: ignore[no-any-return]
+
+    assert asyncio.run(build())._fetch_max_wait_ms == 77
