@@ -81,7 +81,7 @@ from bench.common import (
     worker_command,
     worker_env,
 )
-from bench.usage import machine_busy, process_cpu, redis_cpu
+from bench.usage import children_cpu, machine_busy, process_cpu, redis_cpu
 from tthc_monitor.embedded import Embedded, free_port, wait_for_port
 from tthc_monitor.kafka_admin import ensure_topics
 
@@ -167,13 +167,12 @@ def _cpu_now(url: str, consumers: list[int], serve: int | None) -> dict[str, flo
     """CPU seconds so far of each party of a run (the harness: this process's threads,
     i.e. the producer and the scraper, and its finished children, i.e. the poller)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy, total = machine_busy()
     return {
         "consumer": sum(process_cpu(pid) for pid in consumers),
         "serve": process_cpu(serve) if serve is not None else 0.0,
         "redis": redis_cpu(url),
-        "harness": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+        "harness": own.ru_utime + own.ru_stime + children_cpu(),
         "machine_busy": busy,
         "machine_total": total,
     }

@@ -18,7 +18,8 @@ from types import TracebackType
 import redis
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) children."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -47,10 +48,6 @@ def machine_busy() -> tuple[float, float]:
 
 def redis_cpu(url: str) -> float:
     """Redis's own CPU seconds so far (``INFO cpu``)."""
-    return _redis_cpu(url)
-
-
-def _redis_cpu(url: str) -> float:
     client = redis.Redis.from_url(url)
     try:
         info = client.info("cpu")
@@ -68,8 +65,8 @@ class Usage:
         self.seconds = self.cpu = self.redis_cpu = 0.0
 
     def __enter__(self) -> Usage:
-        self._redis = _redis_cpu(self.redis_url)
-        self._cpu = _children_cpu()
+        self._redis = redis_cpu(self.redis_url)
+        self._cpu = children_cpu()
         self._started = time.perf_counter()
         return self
 
@@ -80,5 +77,5 @@ class Usage:
         trace: TracebackType | None,
     ) -> None:
         self.seconds = time.perf_counter() - self._started
-        self.cpu = _children_cpu() - self._cpu
-        self.redis_cpu = _redis_cpu(self.redis_url) - self._redis
+        self.cpu = children_cpu() - self._cpu
+        self.redis_cpu = redis_cpu(self.redis_url) - self._redis

@@ -27,8 +27,6 @@ _WAIT_ATTRIBUTE = "_fetch_max_wait_ms"
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    fetch_max_wait_ms = 1500
-
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         if not hasattr(consumer, _WAIT_ATTRIBUTE):
@@ -37,22 +35,23 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                 f"{_WAIT_ATTRIBUTE}; TTHC_FETCH_MAX_WAIT_MS cannot be applied "
                 "(streams/transport.py)"
             )
-        setattr(consumer, _WAIT_ATTRIBUTE, self.fetch_max_wait_ms)
+        setattr(consumer, _WAIT_ATTRIBUTE, transport.fetch_max_wait_ms)
         return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> Any:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+    fetch_max_wait_ms = 1500
+    """Faust's own value; ``use_fetch_wait`` sets the app's."""
 
 
 def use_fetch_wait(app: faust.App, fetch_max_wait_ms: int) -> None:
     """Make ``app`` consume with ``fetch_max_wait_ms``; call before the app starts."""
-    thread_class = type(
-        "ConsumerThread", (_ConsumerThread,), {"fetch_max_wait_ms": fetch_max_wait_ms}
-    )
-
-    class Consumer(faust_aiokafka.Consumer):
-        def _new_consumer_thread(self) -> Any:
-            return thread_class(self, loop=self.loop, beacon=self.beacon)
-
-    class Transport(faust_aiokafka.Transport):
-        pass
-
-    Transport.Consumer = Consumer
-    app.transport = Transport(app.conf.broker_consumer, app)
+    transport = _Transport(app.conf.broker_consumer, app)
+    transport.fetch_max_wait_ms = fetch_max_wait_ms
+    app.transport = transport

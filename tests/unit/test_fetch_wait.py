@@ -7,6 +7,7 @@ import asyncio
 import os
 
 import aiokafka
+import faust
 import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -28,10 +29,8 @@ def settings(**values: object) -> Settings:
     return Settings.model_validate(base | values)
 
 
-def worker_consumer(s: Settings) -> aiokafka.AIOKafkaConsumer:
-    from streams.app import create_app
-
-    app = create_app(s)
+def consumer_of(app: faust.App) -> aiokafka.AIOKafkaConsumer:
+    """The aiokafka consumer ``app``'s consumer thread would start with."""
     thread = app.consumer._thread  # type: ignore[attr-defined]
     assert isinstance(thread, faust_aiokafka.AIOKafkaConsumerThread)
 
@@ -40,6 +39,12 @@ def worker_consumer(s: Settings) -> aiokafka.AIOKafkaConsumer:
         return thread._create_worker_consumer(app.transport)  # type: ignore[no-any-return]
 
     return asyncio.run(build())
+
+
+def worker_consumer(s: Settings) -> aiokafka.AIOKafkaConsumer:
+    from streams.app import create_app
+
+    return consumer_of(create_app(s))
 
 
 def test_the_consumer_waits_as_configured() -> None:
@@ -64,9 +69,4 @@ def test_the_translator_alone_waits_as_configured() -> None:
     root = Path(__file__).resolve().parents[2]
     mapping = load(root / "examples" / "one-stop" / "mapping.toml")
     app = create_translator(settings(fetch_max_wait_ms=77), mapping)
-    thread = app.consumer._thread  # type: ignore[attr-defined]
-
-    async def build() -> aiokafka.AIOKafkaConsumer:
-        return thread._create_worker_consumer(app.transport)  # type: ignore[no-any-return]
-
-    assert asyncio.run(build())._fetch_max_wait_ms == 77
+    assert consumer_of(app)._fetch_max_wait_ms == 77
